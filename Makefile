@@ -1,0 +1,105 @@
+# swiftpoll -- build, install and test.
+#
+#   make            the shipped library, build/lib/libswiftpoll.so.0.1.0 (Embedded Swift)
+#   make examples   build the library and run the examples
+#   make test       every test suite (Swift, C against the installed library, Python, ...)
+#   make install    PREFIX=/usr/local (default), DESTDIR honoured
+#   make deps       the Debian and PyPI packages the tests need
+#
+# Each suite that is not the Swift core lives in its own mk/*.mk fragment, which
+# adds its targets to TEST_TARGETS and its packages to APT_PACKAGES/PIP_PACKAGES.
+
+SHELL        := /bin/bash
+PREFIX       ?= /usr/local
+DESTDIR      ?=
+SWIFT        ?= swift
+PYTHON       ?= python3
+CC           ?= cc
+
+VERSION      := $(shell sed -n 's/^\#define SWIFTPOLL_VERSION_STRING "\(.*\)"/\1/p' include/swiftpoll.h)
+SOVERSION    := 0
+LIBNAME      := libswiftpoll.so
+REALNAME     := $(LIBNAME).$(VERSION)
+SONAME       := $(LIBNAME).$(SOVERSION)
+
+BUILD        := $(CURDIR)/build
+LIBDIR_B     := $(BUILD)/lib
+# The shipped library: Embedded Swift (libc only), its own scratch folder so that
+# `swift test` (normal mode) and this build never invalidate each other.
+EMBEDDED_SCRATCH := $(CURDIR)/.build-embedded
+EMBEDDED_FLAGS := -c release --product swiftpoll --scratch-path $(EMBEDDED_SCRATCH) \
+	-Xswiftc -enable-experimental-feature -Xswiftc Embedded -Xswiftc -wmo \
+	-Xlinker -soname=$(SONAME) \
+	-Xlinker --version-script=$(CURDIR)/Sources/CPollABI/swiftpoll.map \
+	-Xlinker --gc-sections -Xlinker -z -Xlinker now -Xlinker -z -Xlinker relro
+# A staged install used by the C and Python tests: the tests link the way users do.
+STAGE        := $(BUILD)/stage
+
+APT_PACKAGES := pkg-config libffi-dev patchelf
+PIP_PACKAGES :=
+TEST_TARGETS := test-swift
+
+.PHONY: all lib examples install uninstall stage test test-swift deps clean
+
+all: lib
+
+SWIFT_SOURCES := Package.swift $(shell find Sources -type f) include/swiftpoll.h
+
+# Serialised with flock: several suites (and people) may ask for it at once.
+lib:
+	@mkdir -p $(BUILD)
+	@flock $(BUILD)/.lock $(MAKE) --no-print-directory $(LIBDIR_B)/$(REALNAME)
+
+$(LIBDIR_B)/$(REALNAME): $(SWIFT_SOURCES)
+	$(SWIFT) build $(EMBEDDED_FLAGS)
+	@mkdir -p $(LIBDIR_B)
+	cp $(EMBEDDED_SCRATCH)/release/$(LIBNAME) $@.tmp
+	strip --strip-unneeded $@.tmp
+	# SwiftPM links with RUNPATH $$ORIGIN; an installed C library carries none.
+	patchelf --remove-rpath $@.tmp
+	mv $@.tmp $@
+	ln -sf $(REALNAME) $(LIBDIR_B)/$(SONAME)
+	ln -sf $(SONAME) $(LIBDIR_B)/$(LIBNAME)
+	@echo "built $@ ($$(stat -c %s $@) bytes)"
+
+install: lib
+	install -d $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/include
+	install -m 0755 $(LIBDIR_B)/$(REALNAME) $(DESTDIR)$(PREFIX)/lib/$(REALNAME)
+	ln -sf $(REALNAME) $(DESTDIR)$(PREFIX)/lib/$(SONAME)
+	ln -sf $(SONAME) $(DESTDIR)$(PREFIX)/lib/$(LIBNAME)
+	install -m 0644 include/swiftpoll.h $(DESTDIR)$(PREFIX)/include/swiftpoll.h
+	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@VERSION@|$(VERSION)|g' pkgconfig/swiftpoll.pc.in \
+		> $(DESTDIR)$(PREFIX)/lib/pkgconfig/swiftpoll.pc
+	chmod 0644 $(DESTDIR)$(PREFIX)/lib/pkgconfig/swiftpoll.pc
+
+uninstall:
+	rm -f $(DESTDIR)$(PREFIX)/lib/$(REALNAME) $(DESTDIR)$(PREFIX)/lib/$(SONAME) \
+		$(DESTDIR)$(PREFIX)/lib/$(LIBNAME) $(DESTDIR)$(PREFIX)/include/swiftpoll.h \
+		$(DESTDIR)$(PREFIX)/lib/pkgconfig/swiftpoll.pc
+
+# A private install for one test suite: `make stage STAGE=build/stage-NAME`
+# (PREFIX is the stage itself, so the .pc file points at it).
+stage: lib
+	@rm -rf $(STAGE)
+	@$(MAKE) --no-print-directory install PREFIX=$(abspath $(STAGE)) DESTDIR= >/dev/null
+
+test-swift:
+	$(SWIFT) build --build-tests -Xswiftc -warnings-as-errors
+	$(SWIFT) test --skip-build
+
+deps:
+	@if ! dpkg -s $(APT_PACKAGES) >/dev/null 2>&1; then \
+		echo "installing Debian packages: $(APT_PACKAGES)"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(APT_PACKAGES) >/dev/null; \
+	fi
+	@if [ -n "$(strip $(PIP_PACKAGES))" ]; then \
+		$(PYTHON) -m pip install -q --disable-pip-version-check $(PIP_PACKAGES); \
+	fi
+
+clean:
+	rm -rf $(BUILD) .build $(EMBEDDED_SCRATCH)
+
+-include mk/*.mk
+
+test: deps
+	@$(MAKE) --no-print-directory $(TEST_TARGETS)
