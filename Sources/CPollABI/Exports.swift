@@ -1,0 +1,158 @@
+import CPollSys
+import PollCore
+
+// The C ABI of include/swiftpoll.h, one function each, in the header's order.
+// Argument checks, handle conversion and errno mapping only: semantics live in PollCore.
+
+// MARK: library
+
+@_cdecl("swiftpoll_abi_version")
+public func swiftpoll_abi_version() -> UInt32 { Version.abi }
+
+@_cdecl("swiftpoll_version")
+public func swiftpoll_version() -> UnsafePointer<CChar> { sp_version() }
+
+@_cdecl("swiftpoll_strerror")
+public func swiftpoll_strerror(_ err: Int32) -> UnsafePointer<CChar> { sp_strerror(err) }
+
+// MARK: poll
+
+@_cdecl("swiftpoll_poll_new")
+public func swiftpoll_poll_new(_ out: UnsafeMutablePointer<OpaquePointer?>?) -> Int32 {
+    abiCall { () throws(Errno) -> Int32 in
+        guard let out else { throw .invalidArgument }
+        out.pointee = retainedHandle(try Poll())
+        return 0
+    }
+}
+
+@_cdecl("swiftpoll_poll_free")
+public func swiftpoll_poll_free(_ poll: OpaquePointer?) {
+    guard let poll else { return }
+    preservingErrno { release(poll, as: Poll.self) }
+}
+
+@_cdecl("swiftpoll_poll_fd")
+public func swiftpoll_poll_fd(_ poll: OpaquePointer?) -> Int32 {
+    guard let poll else { return EINVAL_NEGATIVE }
+    return borrow(poll, as: Poll.self) { $0.fileDescriptor }
+}
+
+@_cdecl("swiftpoll_poll_registry")
+public func swiftpoll_poll_registry(_ poll: OpaquePointer?) -> OpaquePointer? {
+    guard let poll else { return nil }
+    return borrow(poll, as: Poll.self) { OpaquePointer(Unmanaged.passUnretained($0.registry).toOpaque()) }
+}
+
+@_cdecl("swiftpoll_poll_wait")
+public func swiftpoll_poll_wait(
+    _ poll: OpaquePointer?, _ events: UnsafeMutablePointer<swiftpoll_event>?, _ capacity: Int,
+    _ timeoutNanoseconds: Int64
+) -> Int32 {
+    abiCall { () throws(Errno) -> Int32 in
+        guard let poll, let events, capacity != 0 else { throw .invalidArgument }
+        let buffer = UnsafeMutableRawPointer(events).assumingMemoryBound(to: Event.self)
+        return try borrow(poll, as: Poll.self) { (poll) throws(Errno) -> Int32 in
+            Int32(try poll.wait(into: buffer, capacity: capacity, timeoutNanoseconds: timeoutNanoseconds))
+        }
+    }
+}
+
+@_cdecl("swiftpoll_poll_wait_args")
+public func swiftpoll_poll_wait_args(_ args: UnsafePointer<swiftpoll_wait_args>?) -> Int32 {
+    guard let args else { return EINVAL_NEGATIVE }
+    return swiftpoll_poll_wait(
+        args.pointee.poll, args.pointee.events, args.pointee.capacity, args.pointee.timeout_ns)
+}
+
+// MARK: registry
+
+@_cdecl("swiftpoll_registry_register")
+public func swiftpoll_registry_register(
+    _ registry: OpaquePointer?, _ fd: Int32, _ token: UInt64, _ interest: UInt32
+) -> Int32 {
+    abiCall { () throws(Errno) -> Int32 in
+        guard let registry else { throw .invalidArgument }
+        try borrow(registry, as: Registry.self) { (registry) throws(Errno) in
+            try registry.register(fd, token: Token(token), interest: Interest(rawValue: interest))
+        }
+        return 0
+    }
+}
+
+@_cdecl("swiftpoll_registry_reregister")
+public func swiftpoll_registry_reregister(
+    _ registry: OpaquePointer?, _ fd: Int32, _ token: UInt64, _ interest: UInt32
+) -> Int32 {
+    abiCall { () throws(Errno) -> Int32 in
+        guard let registry else { throw .invalidArgument }
+        try borrow(registry, as: Registry.self) { (registry) throws(Errno) in
+            try registry.reregister(fd, token: Token(token), interest: Interest(rawValue: interest))
+        }
+        return 0
+    }
+}
+
+@_cdecl("swiftpoll_registry_deregister")
+public func swiftpoll_registry_deregister(_ registry: OpaquePointer?, _ fd: Int32) -> Int32 {
+    abiCall { () throws(Errno) -> Int32 in
+        guard let registry else { throw .invalidArgument }
+        try borrow(registry, as: Registry.self) { (registry) throws(Errno) in
+            try registry.deregister(fd)
+        }
+        return 0
+    }
+}
+
+@_cdecl("swiftpoll_registry_try_clone")
+public func swiftpoll_registry_try_clone(
+    _ registry: OpaquePointer?, _ out: UnsafeMutablePointer<OpaquePointer?>?
+) -> Int32 {
+    abiCall { () throws(Errno) -> Int32 in
+        guard let registry, let out else { throw .invalidArgument }
+        let clone = try borrow(registry, as: Registry.self) { (registry) throws(Errno) in
+            try registry.tryClone()
+        }
+        out.pointee = retainedHandle(clone)
+        return 0
+    }
+}
+
+@_cdecl("swiftpoll_registry_free")
+public func swiftpoll_registry_free(_ registry: OpaquePointer?) {
+    guard let registry else { return }
+    // The poll's own registry is borrowed (swiftpoll_poll_registry): freeing it is a no-op.
+    if borrow(registry, as: Registry.self, { $0.isPollOwned }) { return }
+    preservingErrno { release(registry, as: Registry.self) }
+}
+
+// MARK: waker
+
+@_cdecl("swiftpoll_waker_new")
+public func swiftpoll_waker_new(
+    _ registry: OpaquePointer?, _ token: UInt64, _ out: UnsafeMutablePointer<OpaquePointer?>?
+) -> Int32 {
+    abiCall { () throws(Errno) -> Int32 in
+        guard let registry, let out else { throw .invalidArgument }
+        let waker = try borrow(registry, as: Registry.self) { (registry) throws(Errno) in
+            try Waker(registry: registry, token: Token(token))
+        }
+        out.pointee = retainedHandle(waker)
+        return 0
+    }
+}
+
+@_cdecl("swiftpoll_waker_wake")
+public func swiftpoll_waker_wake(_ waker: OpaquePointer?) -> Int32 {
+    abiCall { () throws(Errno) -> Int32 in
+        guard let waker else { throw .invalidArgument }
+        try borrow(waker, as: Waker.self) { (waker) throws(Errno) in try waker.wake() }
+        return 0
+    }
+}
+
+@_cdecl("swiftpoll_waker_free")
+public func swiftpoll_waker_free(_ waker: OpaquePointer?) {
+    guard let waker else { return }
+    preservingErrno { release(waker, as: Waker.self) }
+}

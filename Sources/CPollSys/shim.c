@@ -1,0 +1,1 @@
+/* CPollSys is header-only; SwiftPM wants one source file per C target. */

@@ -1,0 +1,155 @@
+import CPollSys
+import Synchronization
+
+/// The Linux backend: one epoll instance.
+public struct EpollSelector: SelectorBackend {
+    public let fileDescriptor: Int32
+
+    @usableFromInline
+    init(fileDescriptor: Int32) { self.fileDescriptor = fileDescriptor }
+
+    public static func make() throws(Errno) -> EpollSelector {
+        let fd = try systemCall { epoll_create1(Int32(EPOLL_CLOEXEC)) }
+        return EpollSelector(fileDescriptor: fd)
+    }
+
+    public func duplicate() throws(Errno) -> EpollSelector {
+        EpollSelector(fileDescriptor: try systemCall { sp_dup_cloexec(fileDescriptor) })
+    }
+
+    public func close() { closeIgnoringErrors(fileDescriptor) }
+
+    // MARK: registration
+
+    @inlinable
+    public func register(_ fd: Int32, token: Token, interest: Interest) throws(Errno) {
+        try control(EPOLL_CTL_ADD, fd, token: token, interest: interest)
+    }
+
+    @inlinable
+    public func reregister(_ fd: Int32, token: Token, interest: Interest) throws(Errno) {
+        try control(EPOLL_CTL_MOD, fd, token: token, interest: interest)
+    }
+
+    @inlinable
+    public func deregister(_ fd: Int32) throws(Errno) {
+        _ = try systemCall { epoll_ctl(fileDescriptor, EPOLL_CTL_DEL, fd, nil) }
+    }
+
+    @inlinable @inline(__always)
+    func control(_ operation: Int32, _ fd: Int32, token: Token, interest: Interest) throws(Errno) {
+        guard interest.isValid else { throw .invalidArgument }
+        var event = epoll_event()
+        event.events = EpollBits.mask(for: interest)
+        event.data.u64 = token.rawValue
+        _ = try systemCall { epoll_ctl(fileDescriptor, operation, fd, &event) }
+    }
+
+    // MARK: waiting
+
+    /// epoll refuses more than INT_MAX / sizeof(struct epoll_event) events per call.
+    @usableFromInline
+    static let maxEvents = Int(Int32.max) / EpollBits.kernelStride
+
+    public func select(
+        into events: UnsafeMutablePointer<Event>, capacity: Int, timeoutNanoseconds: Int64
+    ) throws(Errno) -> Int {
+        let maxEvents = Int32(truncatingIfNeeded: min(capacity, EpollSelector.maxEvents))
+        // The kernel writes its (12-byte on x86_64) entries at the start of the caller's
+        // 16-byte entries; `widen` then spreads them out in place.
+        let kernelEvents = UnsafeMutableRawPointer(events).assumingMemoryBound(to: epoll_event.self)
+        var count: Int32
+        if timeoutNanoseconds > 0 && EpollSelector.hasPwait2.load(ordering: .relaxed) {
+            count = sp_epoll_pwait2(
+                fileDescriptor, kernelEvents, maxEvents,
+                timeoutNanoseconds / 1_000_000_000, timeoutNanoseconds % 1_000_000_000)
+            if count == -1 && sp_errno() == ENOSYS {
+                EpollSelector.hasPwait2.store(false, ordering: .relaxed)
+                count = epoll_wait(
+                    fileDescriptor, kernelEvents, maxEvents, Timeout.milliseconds(timeoutNanoseconds))
+            }
+        } else {
+            count = epoll_wait(
+                fileDescriptor, kernelEvents, maxEvents, Timeout.milliseconds(timeoutNanoseconds))
+        }
+        if count < 0 { throw Errno.current }
+        EpollBits.widen(UnsafeMutableRawPointer(events), count: Int(count))
+        return Int(count)
+    }
+
+    /// Cleared the first time the kernel answers ENOSYS to epoll_pwait2 (Linux < 5.11).
+    static let hasPwait2 = Atomic<Bool>(true)
+}
+
+/// The epoll bits, and their translation to and from swiftpoll's.
+@usableFromInline
+enum EpollBits {
+    @usableFromInline static let IN: UInt32 = 0x001
+    @usableFromInline static let PRI: UInt32 = 0x002
+    @usableFromInline static let OUT: UInt32 = 0x004
+    @usableFromInline static let ERR: UInt32 = 0x008
+    @usableFromInline static let HUP: UInt32 = 0x010
+    @usableFromInline static let RDHUP: UInt32 = 0x2000
+    @usableFromInline static let ONESHOT: UInt32 = 1 << 30
+    @usableFromInline static let ET: UInt32 = 1 << 31
+
+    #if arch(x86_64)
+    /// struct epoll_event is packed on x86_64: u32 events, then u64 data at offset 4.
+    @usableFromInline static let kernelStride = 12
+    #else
+    @usableFromInline static let kernelStride = 16
+    #endif
+    @usableFromInline static let kernelDataOffset = kernelStride - 8
+
+    /// Interest to epoll flags: READABLE asks for EPOLLRDHUP too (mio), so a peer's
+    /// shutdown is seen; edge unless `.level`; `.oneshot` disarms after one report.
+    @inlinable @inline(__always)
+    static func mask(for interest: Interest) -> UInt32 {
+        let r = interest.rawValue
+        var mask: UInt32 = 0
+        if r & Interest.readable.rawValue != 0 { mask |= IN | RDHUP }
+        if r & Interest.writable.rawValue != 0 { mask |= OUT }
+        if r & Interest.priority.rawValue != 0 { mask |= PRI }
+        if r & Interest.oneshot.rawValue != 0 {
+            mask |= ONESHOT
+        } else if r & Interest.level.rawValue == 0 {
+            mask |= ET
+        }
+        return mask
+    }
+
+    /// mio's `Event::is_*` formulas, as flag bits.
+    @inlinable @inline(__always)
+    static func flags(_ e: UInt32) -> UInt32 {
+        var flags: UInt32 = 0
+        if e & (IN | PRI) != 0 { flags |= Event.Flags.readable.rawValue }
+        if e & OUT != 0 { flags |= Event.Flags.writable.rawValue }
+        if e & ERR != 0 { flags |= Event.Flags.error.rawValue }
+        if e & HUP != 0 || (e & IN != 0 && e & RDHUP != 0) {
+            flags |= Event.Flags.readClosed.rawValue
+        }
+        if e & HUP != 0 || (e & OUT != 0 && e & ERR != 0) || e == ERR {
+            flags |= Event.Flags.writeClosed.rawValue
+        }
+        if e & PRI != 0 { flags |= Event.Flags.priority.rawValue }
+        return flags
+    }
+
+    /// Turns `count` kernel entries at the start of `buffer` into `Event`s in place,
+    /// last to first: entry i moves from offset 12·i to 16·i, which never overwrites an
+    /// entry not yet moved, and each entry is read whole before it is written.
+    @inlinable @inline(__always)
+    static func widen(_ buffer: UnsafeMutableRawPointer, count: Int) {
+        var i = count
+        while i > 0 {
+            i -= 1
+            let source = buffer + i &* kernelStride
+            let bits = source.loadUnaligned(as: UInt32.self)
+            let data = source.loadUnaligned(fromByteOffset: kernelDataOffset, as: UInt64.self)
+            let target = buffer + i &* 16
+            target.storeBytes(of: data, as: UInt64.self)
+            target.storeBytes(of: flags(bits), toByteOffset: 8, as: UInt32.self)
+            target.storeBytes(of: bits, toByteOffset: 12, as: UInt32.self)
+        }
+    }
+}
