@@ -27,7 +27,7 @@ LIBDIR_B     := $(BUILD)/lib
 # The shipped library: Embedded Swift (libc only), its own scratch folder so that
 # `swift test` (normal mode) and this build never invalidate each other.
 EMBEDDED_SCRATCH := $(CURDIR)/.build-embedded
-EMBEDDED_FLAGS := -c release --product swiftpoll --scratch-path $(EMBEDDED_SCRATCH) \
+EMBEDDED_FLAGS := -c release --product swiftpoll --scratch-path $(EMBEDDED_SCRATCH) --disable-local-rpath \
 	-Xswiftc -enable-experimental-feature -Xswiftc Embedded -Xswiftc -wmo \
 	-Xswiftc -Xfrontend -Xswiftc -function-sections \
 	-Xlinker -soname=$(SONAME) \
@@ -36,7 +36,7 @@ EMBEDDED_FLAGS := -c release --product swiftpoll --scratch-path $(EMBEDDED_SCRAT
 # A staged install used by the C and Python tests: the tests link the way users do.
 STAGE        := $(BUILD)/stage
 
-APT_PACKAGES := pkg-config libffi-dev patchelf
+APT_PACKAGES := pkg-config libffi-dev
 PIP_PACKAGES :=
 TEST_TARGETS := test-swift
 
@@ -56,8 +56,6 @@ $(LIBDIR_B)/$(REALNAME): $(SWIFT_SOURCES)
 	@mkdir -p $(LIBDIR_B)
 	cp $(EMBEDDED_SCRATCH)/release/$(LIBNAME) $@.tmp
 	strip --strip-unneeded $@.tmp
-	# SwiftPM links with RUNPATH $$ORIGIN; an installed C library carries none.
-	patchelf --remove-rpath $@.tmp
 	mv $@.tmp $@
 	ln -sf $(REALNAME) $(LIBDIR_B)/$(SONAME)
 	ln -sf $(SONAME) $(LIBDIR_B)/$(LIBNAME)
