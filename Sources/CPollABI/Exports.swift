@@ -46,12 +46,14 @@ public func swiftpoll_poll_registry(_ poll: OpaquePointer?) -> OpaquePointer? {
 
 @_cdecl("swiftpoll_poll_wait")
 public func swiftpoll_poll_wait(
-    _ poll: OpaquePointer?, _ events: UnsafeMutablePointer<swiftpoll_event>?, _ capacity: Int,
+    _ poll: OpaquePointer?, _ events: UnsafeMutablePointer<swiftpoll_event>?, _ capacity: UInt,
     _ timeoutNanoseconds: Int64
 ) -> Int32 {
     abiCall { () throws(Errno) -> Int32 in
         guard let poll, let events, capacity != 0 else { throw .invalidArgument }
         let buffer = UnsafeMutableRawPointer(events).assumingMemoryBound(to: Event.self)
+        // size_t may exceed Int.max; the backend clamps to what the kernel accepts anyway.
+        let capacity = Int(min(capacity, UInt(Int.max)))
         return try borrow(poll, as: Poll.self) { (poll) throws(Errno) -> Int32 in
             Int32(try poll.wait(into: buffer, capacity: capacity, timeoutNanoseconds: timeoutNanoseconds))
         }
@@ -62,7 +64,7 @@ public func swiftpoll_poll_wait(
 public func swiftpoll_poll_wait_args(_ args: UnsafePointer<swiftpoll_wait_args>?) -> Int32 {
     guard let args else { return EINVAL_NEGATIVE }
     return swiftpoll_poll_wait(
-        args.pointee.poll, args.pointee.events, args.pointee.capacity, args.pointee.timeout_ns)
+        args.pointee.poll, args.pointee.events, UInt(bitPattern: args.pointee.capacity), args.pointee.timeout_ns)
 }
 
 // MARK: registry
