@@ -29,7 +29,6 @@ LIBDIR_B     := $(BUILD)/lib
 EMBEDDED_SCRATCH := $(CURDIR)/.build-embedded
 EMBEDDED_FLAGS := -c release --product swiftpoll --scratch-path $(EMBEDDED_SCRATCH) --disable-local-rpath \
 	-Xswiftc -enable-experimental-feature -Xswiftc Embedded -Xswiftc -wmo \
-	-Xswiftc -Xfrontend -Xswiftc -function-sections \
 	-Xlinker -soname=$(SONAME) \
 	-Xlinker --version-script=$(CURDIR)/Sources/CPollABI/swiftpoll.map \
 	-Xlinker --gc-sections -Xlinker -z -Xlinker now -Xlinker -z -Xlinker relro

@@ -2,7 +2,7 @@ import CPollSys
 
 /// An error number from the operating system (or from swiftpoll's own checks, which use
 /// the errno the kernel would have used). Every throwing API of PollCore throws this.
-public struct Errno: Error, Hashable, Sendable, CustomStringConvertible {
+public struct Errno: Error, Equatable, Sendable {
     public let rawValue: Int32
 
     @inlinable
@@ -11,8 +11,6 @@ public struct Errno: Error, Hashable, Sendable, CustomStringConvertible {
     /// The calling thread's current `errno`.
     @inlinable
     static var current: Errno { Errno(rawValue: sp_errno()) }
-
-    public var description: String { String(cString: sp_strerror(rawValue)) }
 
     public static let operationNotPermitted = Errno(rawValue: EPERM)
     public static let noSuchFileOrDirectory = Errno(rawValue: ENOENT)

@@ -2,7 +2,7 @@
 ///
 /// The layout is the C ABI's `swiftpoll_event` (16 bytes: token at 0, flags at 8, the
 /// backend's raw bits at 12), so a buffer of events can be handed to C unchanged.
-public struct Event: Hashable, Sendable {
+public struct Event: Equatable, Sendable {
     public var token: Token
     public var flags: Flags
     /// The backend's own readiness bits (epoll: the EPOLL* bits the kernel returned).
@@ -16,7 +16,7 @@ public struct Event: Hashable, Sendable {
     }
 
     /// The readiness flags; values are the C ABI's `SWIFTPOLL_EVENT_*`.
-    public struct Flags: OptionSet, Hashable, Sendable {
+    public struct Flags: OptionSet, Sendable {
         public let rawValue: UInt32
         @inlinable public init(rawValue: UInt32) { self.rawValue = rawValue }
 
@@ -38,12 +38,4 @@ public struct Event: Hashable, Sendable {
     /// Best effort, never a false positive: the write half is closed.
     @inlinable public var isWriteClosed: Bool { flags.contains(.writeClosed) }
     @inlinable public var isPriority: Bool { flags.contains(.priority) }
-}
-
-extension Event: CustomStringConvertible {
-    public var description: String {
-        "Event { token: \(token.rawValue), readable: \(isReadable), writable: \(isWritable), "
-            + "error: \(isError), read_closed: \(isReadClosed), write_closed: \(isWriteClosed), "
-            + "priority: \(isPriority) }"
-    }
 }

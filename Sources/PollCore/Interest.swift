@@ -3,7 +3,7 @@
 /// At least one of `.readable`, `.writable`, `.priority` is required. The trigger mode is
 /// edge (mio's only mode) unless `.level` or `.oneshot` is given; the two together are
 /// invalid. The bit values are those of the C ABI (`SWIFTPOLL_READABLE` ...).
-public struct Interest: OptionSet, Hashable, Sendable {
+public struct Interest: OptionSet, Sendable {
     public let rawValue: UInt32
 
     @inlinable

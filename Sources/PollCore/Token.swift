@@ -1,7 +1,7 @@
 /// Associates an event with its registration: chosen by the caller at registration and
 /// returned in every event for that source. Any value is legal (also `UInt64.max`);
 /// uniqueness is the caller's business, as in mio.
-public struct Token: RawRepresentable, Hashable, Comparable, Sendable, CustomStringConvertible {
+public struct Token: RawRepresentable, Equatable, Comparable, Sendable {
     public var rawValue: UInt64
 
     @inlinable
@@ -12,6 +12,4 @@ public struct Token: RawRepresentable, Hashable, Comparable, Sendable, CustomStr
 
     @inlinable
     public static func < (lhs: Token, rhs: Token) -> Bool { lhs.rawValue < rhs.rawValue }
-
-    public var description: String { "Token(\(rawValue))" }
 }
