@@ -1,0 +1,66 @@
+# mk/bench.mk -- benchmarks (issue 4): swiftpoll side by side with raw epoll,
+# libuv and libevent.  Sources in bench/ (bench/python/ is the Python suite's).
+#
+#   make bench          full run (5 interleaved rounds), writes docs/BENCHMARKS.md
+#                       and docs/bench-*.png (installs matplotlib from PyPI)
+#   make bench-quick    the same at a tenth of the counts (< 2 minutes)
+#   make test-bench     smoke test (part of make test): every workload for
+#                       every implementation at tiny counts, correctness only
+#   make bench-bin      just build the programs into build/bench/
+#
+# swiftpoll is linked the way users link it: a private install
+# (make stage STAGE=build/stage-bench) found through pkg-config.
+
+APT_PACKAGES += libuv1-dev libevent-dev valgrind
+TEST_TARGETS += test-bench
+
+BENCH_DIR    := $(BUILD)/bench
+BENCH_STAGE  := $(BUILD)/stage-bench
+BENCH_SRC    := $(CURDIR)/bench/src
+BENCH_CC     ?= $(CC)
+BENCH_CFLAGS ?= -O2 -g -Wall -Wextra -Werror -std=gnu11 -fno-omit-frame-pointer
+BENCH_IMPLS  := epoll swiftpoll libuv libevent
+BENCH_PC      = PKG_CONFIG_PATH=$(BENCH_STAGE)/lib/pkgconfig pkg-config
+BENCH_LIBS_epoll     :=
+BENCH_LIBS_libuv      = $$(pkg-config --cflags --libs libuv)
+BENCH_LIBS_libevent   = $$(pkg-config --cflags --libs libevent_core libevent_pthreads)
+BENCH_LIBS_swiftpoll  = $$($(BENCH_PC) --cflags --libs swiftpoll) -Wl,-rpath,$(BENCH_STAGE)/lib
+BENCH_PY     := $(PYTHON) $(CURDIR)/bench/run.py --bin $(BENCH_DIR) --stage $(BENCH_STAGE)
+
+.PHONY: bench bench-quick bench-bin bench-stage test-bench bench-plot-deps
+
+bench-stage:
+	@$(MAKE) --no-print-directory stage STAGE=$(BENCH_STAGE)
+
+# Built every time (a second of compiling): the library under them changes.
+bench-bin: bench-stage
+	@mkdir -p $(BENCH_DIR)
+	@set -e; for impl in $(BENCH_IMPLS); do \
+		case $$impl in \
+		epoll) libs="$(BENCH_LIBS_epoll)";; \
+		swiftpoll) libs="$(BENCH_LIBS_swiftpoll)";; \
+		libuv) libs="$(BENCH_LIBS_libuv)";; \
+		libevent) libs="$(BENCH_LIBS_libevent)";; \
+		esac; \
+		$(BENCH_CC) $(BENCH_CFLAGS) -DBACKEND="\"be_$$impl.h\"" -I$(BENCH_SRC) \
+			-o $(BENCH_DIR)/bench-$$impl $(BENCH_SRC)/workloads.c $$libs -lpthread; \
+		$(BENCH_CC) $(BENCH_CFLAGS) -DBACKEND="\"be_$$impl.h\"" -I$(BENCH_SRC) \
+			-o $(BENCH_DIR)/cost-$$impl $(BENCH_SRC)/cost.c $$libs -lpthread; \
+	done
+	@$(BENCH_CC) -O2 -shared -fPIC -o $(BENCH_DIR)/alloccount.so $(BENCH_SRC)/alloccount.c
+	@$(BENCH_CC) -O2 -o $(BENCH_DIR)/dlopen_time $(BENCH_SRC)/dlopen_time.c -ldl
+	@echo "bench programs built in $(BENCH_DIR)"
+
+# matplotlib only for the charts: installed here, not by make deps / make test.
+bench-plot-deps:
+	@$(PYTHON) -c 'import matplotlib' 2>/dev/null || \
+		$(PYTHON) -m pip install -q --disable-pip-version-check matplotlib
+
+bench: deps bench-bin bench-plot-deps
+	$(BENCH_PY) --rounds 5 --doc docs/BENCHMARKS.md --charts docs --command "make bench"
+
+bench-quick: deps bench-bin bench-plot-deps
+	$(BENCH_PY) --rounds 5 --quick --doc docs/BENCHMARKS.md --charts docs --command "make bench-quick"
+
+test-bench: bench-bin
+	$(BENCH_PY) --smoke
