@@ -1,0 +1,659 @@
+"""Poll, Registry, Events, Event, Interest and Waker over libswiftpoll.
+
+Thread safety and lifetime
+--------------------------
+Every object that owns a C handle (:class:`Poll`, a cloned :class:`Registry`,
+:class:`Waker`) guards it with a lock-free use count: each call into the
+library registers itself in ``_users`` (``list.append`` / ``list.pop`` are
+atomic under the GIL) *before* checking ``_closed``, and ``close()`` sets
+``_closed`` *before* looking at ``_users``.  So the handle is freed exactly
+once, by whoever leaves last, and never while another thread is inside the
+library with it.  Closing a :class:`Poll` while another thread waits on it
+registers a private eventfd that is already readable, so the waiting thread
+returns at once, frees the poll and raises :class:`ValueError`.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import enum
+import errno as _errno
+import math
+import os
+import struct
+import time
+from functools import partial
+from typing import Any, Iterator, List, NamedTuple, Optional, Union
+
+from . import _lib
+
+__all__ = ["Interest", "Event", "Events", "Poll", "Registry", "Waker", "FileLike"]
+
+_L = _lib.lib
+_wait_args_fn = _lib.wait_args_fn
+_byref = ctypes.byref
+_monotonic = time.monotonic
+_EINTR = _errno.EINTR
+_TOKEN_MAX = (1 << 64) - 1
+_INT_MAX = (1 << 31) - 1
+_NS_MAX = (1 << 63) - 1
+_EVENT_SIZE = 16
+_unpack = struct.Struct("=QII").iter_unpack
+
+FileLike = Union[int, Any]  # an int fd or an object with fileno()
+
+
+def _oserror(rc: int) -> OSError:
+    """OSError for a negative errno; the constructor picks the subclass
+    (FileExistsError, FileNotFoundError, PermissionError ...)."""
+    e = -rc
+    return OSError(e, os.strerror(e))
+
+
+def _check_signals() -> None:
+    """Entering a Python function lets the interpreter run pending signal
+    handlers (and raise their exceptions) before we wait again."""
+
+
+class Interest(enum.IntFlag):
+    """What to watch for, plus the trigger mode (at most one of LEVEL, ONESHOT).
+
+    At least one of READABLE, WRITABLE, PRIORITY is required.  EDGE (0) is the
+    default trigger mode, as in mio; LEVEL is what :mod:`selectors` expects.
+    """
+
+    READABLE = 0x01
+    WRITABLE = 0x02
+    PRIORITY = 0x04
+    EDGE = 0x000
+    LEVEL = 0x100
+    ONESHOT = 0x200
+
+
+_INTEREST_BITS = 0x07
+_MODE_BITS = 0x300
+_ALL_BITS = _INTEREST_BITS | _MODE_BITS
+
+# event flag bits (SWIFTPOLL_EVENT_*)
+EVENT_READABLE = 0x01
+EVENT_WRITABLE = 0x02
+EVENT_ERROR = 0x04
+EVENT_READ_CLOSED = 0x08
+EVENT_WRITE_CLOSED = 0x10
+EVENT_PRIORITY = 0x20
+_FLAG_NAMES = (
+    (EVENT_READABLE, "readable"),
+    (EVENT_WRITABLE, "writable"),
+    (EVENT_ERROR, "error"),
+    (EVENT_READ_CLOSED, "read_closed"),
+    (EVENT_WRITE_CLOSED, "write_closed"),
+    (EVENT_PRIORITY, "priority"),
+)
+
+
+def _to_fd(fileobj: FileLike) -> int:
+    """An fd from an int or an object with fileno(), as selectors does."""
+    if isinstance(fileobj, int):
+        fd = int(fileobj)
+    else:
+        try:
+            fileno = fileobj.fileno
+        except AttributeError:
+            raise TypeError("expected an int fd or an object with fileno(), got %r" % (fileobj,)) from None
+        fd = fileno()
+        if not isinstance(fd, int):
+            raise TypeError("fileno() returned a non-integer: %r" % (fd,))
+        fd = int(fd)
+    if fd < 0:
+        raise ValueError("invalid file descriptor: %d" % fd)
+    if fd > _INT_MAX:
+        raise ValueError("file descriptor out of range: %d" % fd)
+    return fd
+
+
+def _to_token(token: int) -> int:
+    if not isinstance(token, int):
+        raise TypeError("token must be an int, got %s" % type(token).__name__)
+    token = int(token)
+    if token < 0 or token > _TOKEN_MAX:
+        raise ValueError("token must be in 0 .. 2**64-1, got %d" % token)
+    return token
+
+
+def _to_interest(interest: Union[Interest, int]) -> int:
+    if not isinstance(interest, int):
+        raise TypeError("interest must be an Interest (or int), got %s" % type(interest).__name__)
+    i = int(interest)
+    if i < 0 or i & ~_ALL_BITS:
+        raise ValueError("unknown interest bits: %#x" % i)
+    if not i & _INTEREST_BITS:
+        raise ValueError("interest needs READABLE, WRITABLE or PRIORITY")
+    if i & _MODE_BITS == _MODE_BITS:
+        raise ValueError("LEVEL and ONESHOT are mutually exclusive")
+    return i
+
+
+def _timeout_ns(timeout: Optional[float]) -> int:
+    """Seconds (None: block) to the C timeout in ns, rounded up so that a
+    positive timeout never becomes a busy loop."""
+    if timeout is None:
+        return -1
+    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)):
+        try:
+            timeout = float(timeout.__float__())  # numbers.Real, Decimal, Fraction ...
+        except AttributeError:
+            raise TypeError("timeout must be a number of seconds or None, got %s" % type(timeout).__name__) from None
+    if timeout != timeout:
+        raise ValueError("timeout is NaN")
+    if timeout < 0:
+        raise ValueError("timeout must be >= 0 or None, got %r" % (timeout,))
+    if timeout == 0:
+        return 0
+    ns = timeout * 1e9
+    if ns >= _NS_MAX:
+        return -1  # longer than 292 years: forever
+    return max(1, math.ceil(ns))
+
+
+class _Guarded:
+    """Use count + close protocol around one C handle (see module docstring)."""
+
+    __slots__ = ("_holder", "_users", "_closed", "_ptr", "__weakref__")
+
+    _kind = "object"
+
+    def _init_handle(self, ptr: int) -> None:
+        self._ptr = ptr
+        self._holder = [ptr]  # popped (atomically) by whoever frees it
+        self._users: List[None] = []
+        self._closed = False
+
+    def _enter(self) -> int:
+        self._users.append(None)
+        if self._closed:
+            self._leave()
+            raise ValueError("I/O operation on closed %s" % self._kind)
+        return self._ptr
+
+    def _leave(self) -> None:
+        self._users.pop()
+        if self._closed and not self._users:
+            self._destroy()
+
+    def _destroy(self) -> None:
+        try:
+            ptr = self._holder.pop()
+        except (IndexError, AttributeError):
+            return
+        self._free(ptr)
+
+    def _free(self, ptr: int) -> None:  # pragma: no cover - overridden
+        raise NotImplementedError
+
+    @property
+    def closed(self) -> bool:
+        """True once close() was called."""
+        try:
+            return self._closed
+        except AttributeError:  # __init__ failed before the handle existed
+            return True
+
+    def close(self) -> None:
+        """Frees the handle (at once, or when the last call in another thread
+        returns).  Closing twice is allowed and does nothing."""
+        try:
+            users = self._users
+        except AttributeError:
+            return
+        users.append(None)
+        try:
+            if self._closed:
+                return
+            self._closed = True
+            if len(users) > 1:
+                self._interrupt()
+        finally:
+            self._leave()
+
+    def _interrupt(self) -> None:
+        pass
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    def __del__(self) -> None:
+        try:
+            self.close()
+        except Exception:  # pragma: no cover - interpreter shutdown
+            pass
+
+
+class Event(NamedTuple):
+    """One readiness event: the registration's token and the readiness flags.
+
+    ``flags`` holds the ``SWIFTPOLL_EVENT_*`` bits (mio's ``Event::is_*``
+    formulas); ``raw`` the backend's own bits (on epoll: the ``EPOLL*`` bits
+    the kernel returned).  An Event is a tuple ``(token, flags, raw)``.
+    """
+
+    token: int
+    flags: int
+    raw: int
+
+    @property
+    def readable(self) -> bool:
+        """Readable (EPOLLIN or EPOLLPRI)."""
+        return bool(self[1] & EVENT_READABLE)
+
+    @property
+    def writable(self) -> bool:
+        """Writable (EPOLLOUT)."""
+        return bool(self[1] & EVENT_WRITABLE)
+
+    @property
+    def error(self) -> bool:
+        """An error is pending (EPOLLERR)."""
+        return bool(self[1] & EVENT_ERROR)
+
+    @property
+    def read_closed(self) -> bool:
+        """The read half is closed (hang-up, or the peer shut down writing)."""
+        return bool(self[1] & EVENT_READ_CLOSED)
+
+    @property
+    def write_closed(self) -> bool:
+        """The write half is closed (hang-up or error)."""
+        return bool(self[1] & EVENT_WRITE_CLOSED)
+
+    @property
+    def priority(self) -> bool:
+        """Priority / out-of-band data (EPOLLPRI)."""
+        return bool(self[1] & EVENT_PRIORITY)
+
+    def __repr__(self) -> str:
+        names = [n for bit, n in _FLAG_NAMES if self[1] & bit]
+        return "Event(token=%d, %s, raw=%#x)" % (self[0], "|".join(names) or "none", self[2])
+
+
+_make_event = partial(tuple.__new__, Event)
+
+
+class Events:
+    """A buffer for up to ``capacity`` events, filled by :meth:`Poll.poll`.
+
+    Iterating gives the :class:`Event` objects of the last poll; ``len()`` is
+    their number.  The contents are replaced by the next poll.
+    """
+
+    __slots__ = ("_capacity", "_buf", "_cbuf", "_addr", "_mv", "_n", "__weakref__")
+
+    def __init__(self, capacity: int) -> None:
+        if not isinstance(capacity, int) or isinstance(capacity, bool):
+            raise TypeError("capacity must be an int, got %s" % type(capacity).__name__)
+        if capacity <= 0:
+            raise ValueError("capacity must be positive, got %d" % capacity)
+        if capacity > _INT_MAX // 12:
+            raise ValueError("capacity too large: %d" % capacity)
+        self._capacity = capacity
+        self._buf = bytearray(capacity * _EVENT_SIZE)
+        self._cbuf = (ctypes.c_char * len(self._buf)).from_buffer(self._buf)
+        self._addr = ctypes.addressof(self._cbuf)
+        self._mv = memoryview(self._buf)
+        self._n = 0
+
+    @property
+    def capacity(self) -> int:
+        """The most events one poll writes."""
+        return self._capacity
+
+    def __len__(self) -> int:
+        return self._n
+
+    def is_empty(self) -> bool:
+        """True if the last poll returned no events."""
+        return self._n == 0
+
+    def clear(self) -> None:
+        """Forgets the events of the last poll."""
+        self._n = 0
+
+    def __iter__(self) -> Iterator[Event]:
+        return map(_make_event, _unpack(self._mv[: self._n * _EVENT_SIZE]))
+
+    def __getitem__(self, i: int) -> Event:
+        n = self._n
+        if isinstance(i, slice):
+            return list(self)[i]  # type: ignore[return-value]
+        if i < 0:
+            i += n
+        if not 0 <= i < n:
+            raise IndexError("event index out of range")
+        return _make_event(struct.unpack_from("=QII", self._buf, i * _EVENT_SIZE))
+
+    def raw_tuples(self) -> "Iterator[tuple]":
+        """The last poll's events as plain ``(token, flags, raw)`` tuples
+        (the fastest way to read them)."""
+        return _unpack(self._mv[: self._n * _EVENT_SIZE])
+
+    def __repr__(self) -> str:
+        return "Events(capacity=%d, len=%d)" % (self._capacity, self._n)
+
+
+class _Bound:
+    """The wait arguments for one (poll, events) pair, and a pre-made byref."""
+
+    __slots__ = ("events", "args", "ref", "ns")
+
+    def __init__(self, events: Optional[Events], args: Optional[_lib.WaitArgs]) -> None:
+        self.events = events
+        self.args = args
+        self.ref = _byref(args) if args is not None else None
+        self.ns = -1
+
+
+class Poll(_Guarded):
+    """A poll: an epoll instance.  Register fds through :attr:`registry`,
+    then :meth:`poll` for events.  A context manager; :meth:`close` frees it.
+    """
+
+    __slots__ = ("_fd", "_bound", "_wake_fd")
+
+    _kind = "Poll"
+
+    def __init__(self) -> None:
+        out = ctypes.c_void_p()
+        rc = _L.swiftpoll_poll_new(_byref(out))
+        if rc < 0:
+            raise _oserror(rc)
+        self._init_handle(out.value)
+        self._fd = _L.swiftpoll_poll_fd(out.value)
+        self._bound = _Bound(None, None)
+        self._wake_fd = -1
+
+    def _free(self, ptr: int) -> None:
+        _L.swiftpoll_poll_free(ptr)
+        fd, self._wake_fd = self._wake_fd, -1
+        if fd >= 0:
+            os.close(fd)
+
+    def _interrupt(self) -> None:
+        # Another thread may be blocked in wait: make the epoll instance
+        # readable with a private, already-readable eventfd (a registration
+        # made during a wait is seen by that wait).  Freed with the poll.
+        try:
+            if hasattr(os, "eventfd"):
+                fd = os.eventfd(1, os.EFD_CLOEXEC | os.EFD_NONBLOCK)
+            else:  # Python 3.9: a pipe with a byte in it
+                r, w = os.pipe()
+                os.write(w, b"x")
+                os.close(w)
+                fd = r
+        except OSError:
+            return
+        self._wake_fd = fd
+        _L.swiftpoll_registry_register(_L.swiftpoll_poll_registry(self._ptr), fd, _TOKEN_MAX, 0x101)
+
+    def fileno(self) -> int:
+        """The epoll fd (owned by the poll: do not close it)."""
+        if self._closed:
+            raise ValueError("I/O operation on closed Poll")
+        return self._fd
+
+    @property
+    def registry(self) -> "Registry":
+        """The poll's own registry (valid until the poll is closed)."""
+        if self._closed:
+            raise ValueError("I/O operation on closed Poll")
+        return Registry._borrowed(self)
+
+    def poll(self, events: Events, timeout: Optional[float] = None) -> int:
+        """Waits for events and stores them in ``events``; returns their number.
+
+        ``timeout`` is in seconds (float): None blocks until an event comes,
+        0 returns at once, a positive value waits at least that long (rounded
+        up, never down to a busy loop).  A wait interrupted by a signal is
+        retried with the remaining time after the handlers ran (PEP 475); an
+        exception raised by a handler propagates.  The GIL is released while
+        waiting.  Raises ValueError if the poll is (or gets) closed, and
+        OSError(EBUSY) if another thread is waiting on this poll.
+        """
+        if timeout is None:
+            ns = -1
+        else:
+            ns = _timeout_ns(timeout)
+        return self._wait(events, ns)
+
+    def _wait(self, events: Events, ns: int) -> int:
+        b = self._bound
+        if b.events is not events:
+            b = self._bind(events)
+        events._n = 0
+        users = self._users
+        users.append(None)
+        try:
+            if self._closed:
+                raise ValueError("I/O operation on closed Poll")
+            if ns != b.ns:
+                b.args.timeout_ns = b.ns = ns
+            n = _wait_args_fn(b.ref)
+            if n < 0:
+                n = self._retry(b, n, ns)
+            if self._closed:
+                raise ValueError("Poll was closed while waiting")
+            events._n = n
+            return n
+        finally:
+            users.pop()
+            if self._closed and not users:
+                self._destroy()
+
+    def _retry(self, b: "_Bound", rc: int, ns: int) -> int:
+        deadline = _monotonic() + ns * 1e-9 if ns > 0 else 0.0
+        while rc == -_EINTR:
+            _check_signals()  # run the handlers now; their exceptions propagate
+            if self._closed:
+                raise ValueError("Poll was closed while waiting")
+            if ns > 0:
+                left = deadline - _monotonic()
+                ns = max(0, math.ceil(left * 1e9))
+                b.args.timeout_ns = b.ns = ns
+            rc = _wait_args_fn(b.ref)
+        if rc < 0:
+            raise _oserror(rc)
+        return rc
+
+    def _bind(self, events: Events) -> "_Bound":
+        # A new struct per (poll, events) pair, never one changed in place:
+        # another thread may be inside the library with the previous one.
+        if not isinstance(events, Events):
+            raise TypeError("events must be an Events, got %s" % type(events).__name__)
+        b = _Bound(events, _lib.WaitArgs(self._ptr, events._addr, events._capacity, -1))
+        self._bound = b  # one attribute: other threads see old or new, whole
+        return b
+
+    def __repr__(self) -> str:
+        if self._closed:
+            return "<swiftpoll.Poll closed>"
+        return "<swiftpoll.Poll fd=%d>" % self._fd
+
+
+class Registry(_Guarded):
+    """Adds, changes and removes registrations of a poll.
+
+    Get one from :attr:`Poll.registry` (it borrows the poll: valid until the
+    poll is closed) or :meth:`try_clone` (independent: it keeps the epoll
+    instance alive after the poll is closed; close it when done).
+    """
+
+    __slots__ = ("_owner", "_poll")
+
+    _kind = "Registry"
+
+    def __init__(self) -> None:
+        raise TypeError("get a Registry from Poll.registry or Registry.try_clone()")
+
+    @classmethod
+    def _borrowed(cls, poll: Poll) -> "Registry":
+        self = object.__new__(cls)
+        self._owner = poll  # the poll's guard protects the borrowed handle
+        self._poll = poll
+        return self
+
+    @classmethod
+    def _owned(cls, ptr: int) -> "Registry":
+        self = object.__new__(cls)
+        self._init_handle(ptr)
+        self._owner = self
+        self._poll = None
+        return self
+
+    def _free(self, ptr: int) -> None:
+        _L.swiftpoll_registry_free(ptr)
+
+    @property
+    def closed(self) -> bool:  # type: ignore[override]
+        """True once this registry (or, for Poll.registry, its poll) is closed."""
+        owner = self._owner
+        return owner._closed if owner is not self else _Guarded.closed.fget(self)  # type: ignore[attr-defined]
+
+    def close(self) -> None:
+        """Frees a cloned registry.  On the poll's own registry: nothing
+        (it lives as long as the poll)."""
+        if self._owner is self:
+            _Guarded.close(self)
+
+    def __del__(self) -> None:
+        try:
+            if self._owner is self:
+                _Guarded.close(self)
+        except Exception:  # pragma: no cover
+            pass
+
+    def _handle(self) -> int:
+        owner = self._owner
+        ptr = owner._enter()
+        if owner is self:
+            return ptr
+        return _L.swiftpoll_poll_registry(ptr)
+
+    def register(self, fileobj: FileLike, token: int, interest: Union[Interest, int]) -> None:
+        """Watches ``fileobj`` (an fd or an object with ``fileno()``) for
+        ``interest``; its events carry ``token``.
+
+        Raises FileExistsError if already registered, PermissionError for a
+        regular file, OSError(EBADF) for a closed fd, ValueError/TypeError for
+        bad arguments, ValueError if the registry is closed.
+        """
+        fd = _to_fd(fileobj)
+        token = _to_token(token)
+        interest = _to_interest(interest)
+        owner = self._owner
+        r = self._handle()
+        try:
+            rc = _L.swiftpoll_registry_register(r, fd, token, interest)
+        finally:
+            owner._leave()
+        if rc < 0:
+            raise _oserror(rc)
+
+    def reregister(self, fileobj: FileLike, token: int, interest: Union[Interest, int]) -> None:
+        """Replaces the token and interest of a registration (and re-arms a
+        ONESHOT one).  FileNotFoundError if ``fileobj`` is not registered."""
+        fd = _to_fd(fileobj)
+        token = _to_token(token)
+        interest = _to_interest(interest)
+        owner = self._owner
+        r = self._handle()
+        try:
+            rc = _L.swiftpoll_registry_reregister(r, fd, token, interest)
+        finally:
+            owner._leave()
+        if rc < 0:
+            raise _oserror(rc)
+
+    def deregister(self, fileobj: FileLike) -> None:
+        """Stops watching ``fileobj``; no later poll reports it.
+        FileNotFoundError if it is not registered."""
+        fd = _to_fd(fileobj)
+        owner = self._owner
+        r = self._handle()
+        try:
+            rc = _L.swiftpoll_registry_deregister(r, fd)
+        finally:
+            owner._leave()
+        if rc < 0:
+            raise _oserror(rc)
+
+    def try_clone(self) -> "Registry":
+        """An independent registry of the same poll (a duplicated epoll fd);
+        it stays usable after the poll is closed.  Close it when done."""
+        out = ctypes.c_void_p()
+        owner = self._owner
+        r = self._handle()
+        try:
+            rc = _L.swiftpoll_registry_try_clone(r, _byref(out))
+        finally:
+            owner._leave()
+        if rc < 0:
+            raise _oserror(rc)
+        return Registry._owned(out.value)
+
+    def __repr__(self) -> str:
+        state = "closed" if self.closed else "open"
+        kind = "borrowed" if self._owner is not self else "cloned"
+        return "<swiftpoll.Registry %s %s>" % (kind, state)
+
+
+class Waker(_Guarded):
+    """Makes a :meth:`Poll.poll` return an event with ``token`` (readable),
+    from any thread or a signal handler.  One live waker per poll
+    (FileExistsError otherwise).  Stays valid after the poll is closed (its
+    wakes then go nowhere).  A context manager; close it when done.
+    """
+
+    __slots__ = ("token",)
+
+    _kind = "Waker"
+
+    def __init__(self, registry: Union[Registry, Poll], token: int) -> None:
+        if isinstance(registry, Poll):
+            registry = registry.registry
+        if not isinstance(registry, Registry):
+            raise TypeError("registry must be a Registry (or Poll), got %s" % type(registry).__name__)
+        token = _to_token(token)
+        out = ctypes.c_void_p()
+        owner = registry._owner
+        r = registry._handle()
+        try:
+            rc = _L.swiftpoll_waker_new(r, token, _byref(out))
+        finally:
+            owner._leave()
+        if rc < 0:
+            raise _oserror(rc)
+        self.token = token
+        self._init_handle(out.value)
+
+    def _free(self, ptr: int) -> None:
+        _L.swiftpoll_waker_free(ptr)
+
+    def wake(self) -> None:
+        """Wakes the poll (wakes before a poll coalesce into one event).
+        ValueError if the waker is closed."""
+        users = self._users
+        users.append(None)
+        try:
+            if self._closed:
+                raise ValueError("I/O operation on closed Waker")
+            rc = _L.swiftpoll_waker_wake(self._ptr)
+        finally:
+            users.pop()
+            if self._closed and not users:
+                self._destroy()
+        if rc < 0:
+            raise _oserror(rc)
+
+    def __repr__(self) -> str:
+        return "<swiftpoll.Waker token=%d%s>" % (getattr(self, "token", -1), " closed" if self.closed else "")

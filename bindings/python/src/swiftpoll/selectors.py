@@ -1,0 +1,163 @@
+"""``SwiftPollSelector``: a :class:`selectors.BaseSelector` on libswiftpoll.
+
+A drop-in for :class:`selectors.EpollSelector` (and ``DefaultSelector``)::
+
+    from swiftpoll.selectors import SwiftPollSelector
+    sel = SwiftPollSelector()
+    sel.register(sock, selectors.EVENT_READ, data)
+    for key, mask in sel.select(timeout=1.0): ...
+
+Registrations are level-triggered, as :mod:`selectors` and :mod:`asyncio`
+expect; each fd is registered with itself as the token.  The behaviour
+follows CPython's ``_PollLikeSelector``/``EpollSelector``, and CPython's own
+``test.test_selectors`` suite passes on it.
+"""
+
+from __future__ import annotations
+
+import math
+import selectors as _selectors
+import struct
+from typing import Any, List, Optional, Tuple
+
+from . import _core
+from ._core import Events, Poll
+
+__all__ = ["SwiftPollSelector", "DefaultSelector"]
+
+EVENT_READ = _selectors.EVENT_READ
+EVENT_WRITE = _selectors.EVENT_WRITE
+
+_L = _core._L
+_LEVEL = 0x100
+_unpack = struct.Struct("=QII").iter_unpack
+_NS_MAX = (1 << 63) - 1
+_INITIAL_CAPACITY = 64
+
+
+def _selector_mask(flags: int) -> int:
+    # As EpollSelector does with the raw bits: anything but "readable" also
+    # wakes writers (errors, hang-ups), anything but "writable" wakes readers.
+    events = 0
+    if flags & ~_core.EVENT_READABLE:
+        events |= EVENT_WRITE
+    if flags & ~_core.EVENT_WRITABLE:
+        events |= EVENT_READ
+    return events
+
+
+_MASKS = tuple(_selector_mask(f) for f in range(64))
+
+
+def _interest(events: int) -> int:
+    interest = _LEVEL
+    if events & EVENT_READ:
+        interest |= 0x01
+    if events & EVENT_WRITE:
+        interest |= 0x02
+    return interest
+
+
+class SwiftPollSelector(_selectors._BaseSelectorImpl):  # type: ignore[name-defined]
+    """Selector over a swiftpoll :class:`~swiftpoll.Poll` (epoll), level-triggered."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._poll = Poll()
+        self._events = Events(_INITIAL_CAPACITY)
+
+    def fileno(self) -> int:
+        """The epoll fd."""
+        return self._poll.fileno()
+
+    def _ctl(self, fn: Any, fd: int, interest: int) -> None:
+        poll = self._poll
+        ptr = poll._enter()
+        try:
+            rc = fn(_L.swiftpoll_poll_registry(ptr), fd, fd, interest)
+        finally:
+            poll._leave()
+        if rc < 0:
+            raise _core._oserror(rc)
+
+    def register(self, fileobj: Any, events: int, data: Any = None) -> _selectors.SelectorKey:
+        key = super().register(fileobj, events, data)
+        try:
+            self._ctl(_L.swiftpoll_registry_register, key.fd, _interest(events))
+        except BaseException:
+            super().unregister(fileobj)
+            raise
+        return key
+
+    def unregister(self, fileobj: Any) -> _selectors.SelectorKey:
+        key = super().unregister(fileobj)
+        poll = self._poll
+        try:
+            ptr = poll._enter()
+        except ValueError:  # closed selector: nothing registered any more
+            return key
+        try:
+            # an error here means the fd was closed since it was registered
+            _L.swiftpoll_registry_deregister(_L.swiftpoll_poll_registry(ptr), key.fd)
+        finally:
+            poll._leave()
+        return key
+
+    def modify(self, fileobj: Any, events: int, data: Any = None) -> _selectors.SelectorKey:
+        try:
+            key = self._fd_to_key[self._fileobj_lookup(fileobj)]
+        except KeyError:
+            raise KeyError(f"{fileobj!r} is not registered") from None
+
+        changed = False
+        if events != key.events:
+            if not events or events & ~(EVENT_READ | EVENT_WRITE):
+                raise ValueError("Invalid events: {!r}".format(events))
+            try:
+                self._ctl(_L.swiftpoll_registry_reregister, key.fd, _interest(events))
+            except BaseException:
+                super().unregister(fileobj)
+                raise
+            changed = True
+        if data != key.data:
+            changed = True
+
+        if changed:
+            key = key._replace(events=events, data=data)
+            self._fd_to_key[key.fd] = key
+        return key
+
+    def select(self, timeout: Optional[float] = None) -> List[Tuple[_selectors.SelectorKey, int]]:
+        if timeout is None:
+            ns = -1
+        elif timeout <= 0:
+            ns = 0
+        else:
+            ns = timeout * 1e9
+            ns = -1 if ns >= _NS_MAX else max(1, math.ceil(ns))
+        events = self._events
+        fd_to_key = self._fd_to_key
+        if len(fd_to_key) > events._capacity:
+            cap = events._capacity
+            while cap < len(fd_to_key):
+                cap *= 2
+            events = self._events = Events(cap)
+        ready = []
+        try:
+            n = self._poll._wait(events, ns)
+        except InterruptedError:
+            return ready
+        if n:
+            masks = _MASKS
+            for fd, flags, _raw in _unpack(events._mv[: n * 16]):
+                key = fd_to_key.get(fd)
+                if key:
+                    ready.append((key, masks[flags & 63] & key.events))
+        return ready
+
+    def close(self) -> None:
+        self._poll.close()
+        super().close()
+
+
+DefaultSelector = SwiftPollSelector
