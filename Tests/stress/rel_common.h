@@ -73,7 +73,7 @@ static inline void rel_dump_fds(void) {
     DIR *d = opendir("/proc/self/fd");
     if (!d) return;
     struct dirent *e;
-    char path[64], target[256];
+    char path[300], target[256];
     while ((e = readdir(d)) != NULL) {
         if (e->d_name[0] == '.') continue;
         snprintf(path, sizeof path, "/proc/self/fd/%s", e->d_name);
