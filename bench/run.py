@@ -1,0 +1,697 @@
+#!/usr/bin/env python3
+"""bench/run.py -- drives the C benchmarks of issue 4 and writes docs/BENCHMARKS.md.
+
+    run.py --bin build/bench --stage build/stage-bench --smoke
+        every workload x implementation at tiny counts, correctness only
+        (plus: swiftpoll and raw epoll must not allocate on the hot path);
+        prints "N passed, M failed" and exits 1 on any failure.
+
+    run.py --bin ... --stage ... [--quick] [--rounds 5] --doc docs/BENCHMARKS.md --charts docs
+        the benchmark: every (implementation, workload) pair --rounds times,
+        interleaved with the order of implementations rotated each round;
+        median / min / max per pair, and the median of the per-round ratio to
+        raw epoll (speed: epoll time / implementation time, so > 1 is faster).
+        Then the idle sweep, timeouts, heap allocations per hot call
+        (LD_PRELOAD counter), callgrind instructions per call, .so size and
+        dlopen time.  Raw results go to bench/results/ (not committed).
+
+The programs are built by `make bench-bin` (mk/bench.mk); this script only runs
+them and never builds anything.
+"""
+import argparse
+import datetime
+import json
+import os
+import platform
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+
+IMPLS = ["epoll", "swiftpoll", "libuv", "libevent"]
+WORKLOADS = ["ring", "burst", "idle", "churn", "waker"]
+ALL_WORKLOADS = WORKLOADS + ["timeouts"]
+IDLE_SWEEP = [0, 1000, 10000, 100000]
+TARGETS = {"ring": 0.98, "burst": 1.0, "idle": 0.98, "churn": 0.98, "waker": 0.98}
+UNITS = {
+    "ring": "ns per hop (wait + read + write)",
+    "burst": "ns per event (4,096 pipes, capacity 1,024)",
+    "idle": "ns per hop, 2-pipe ring beside the idle eventfds",
+    "churn": "ns per register + deregister",
+    "waker": "ns per round trip (wake, wait, wake back, wait)",
+}
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def parse_line(out, prefix="BENCH"):
+    for line in out.splitlines():
+        if line.startswith(prefix + " "):
+            d = {}
+            for kv in line.split()[1:]:
+                k, _, v = kv.partition("=")
+                try:
+                    d[k] = int(v)
+                except ValueError:
+                    try:
+                        d[k] = float(v)
+                    except ValueError:
+                        d[k] = v
+            return d
+    return None
+
+
+class Runner:
+    def __init__(self, bindir, timeout=300):
+        self.bindir = bindir
+        self.timeout = timeout
+
+    def run(self, impl, workload, args=(), env_extra=None):
+        cmd = [os.path.join(self.bindir, "bench-" + impl), workload] + list(args)
+        env = dict(os.environ)
+        if env_extra:
+            env.update(env_extra)
+        try:
+            p = subprocess.run(cmd, capture_output=True, text=True, timeout=self.timeout, env=env)
+        except subprocess.TimeoutExpired:
+            return None, "timed out after %ds: %s" % (self.timeout, " ".join(cmd))
+        if p.returncode != 0:
+            return None, "exit %d: %s\n%s%s" % (p.returncode, " ".join(cmd), p.stdout, p.stderr)
+        d = parse_line(p.stdout)
+        if d is None or d.get("impl") != impl or d.get("workload") != workload or d.get("ops", 0) <= 0:
+            return None, "no valid BENCH line from %s:\n%s%s" % (" ".join(cmd), p.stdout, p.stderr)
+        return d, None
+
+    def alloc_env(self):
+        return {"LD_PRELOAD": os.path.join(self.bindir, "alloccount.so")}
+
+
+# --------------------------------------------------------------------------
+# smoke test (make test-bench)
+# --------------------------------------------------------------------------
+def smoke(args):
+    r = Runner(args.bin, timeout=60)
+    passed = failed = 0
+    t0 = time.time()
+
+    def result(name, err):
+        nonlocal passed, failed
+        if err:
+            failed += 1
+            print("FAIL %s: %s" % (name, err.strip()))
+        else:
+            passed += 1
+            print("ok   %s" % name)
+
+    for impl in IMPLS:
+        for w in ALL_WORKLOADS:
+            strict = impl in ("epoll", "swiftpoll")
+            extra = ["--scale", "0.01", "--idle", "1000"]
+            if strict:
+                extra.append("--strict-allocs")
+            d, err = r.run(impl, w, extra, r.alloc_env() if strict else None)
+            if not err and strict and d.get("allocs") != 0:
+                err = "allocs=%s (the counter was not preloaded?)" % d.get("allocs")
+            if not err and w == "timeouts":
+                for t in ("t50us", "t1ms", "t1500us"):
+                    if d["%s_min" % t] < d["%s_req" % t] and impl in ("epoll", "swiftpoll"):
+                        err = "%s: a wait returned early (%d ns < %d ns)" % (t, d["%s_min" % t], d["%s_req" % t])
+            result("%s %s%s" % (impl, w, " (no heap allocation)" if strict else ""), err)
+        # the callgrind program and dlopen timer run (without valgrind here)
+        p = subprocess.run([os.path.join(args.bin, "cost-" + impl), "200"], capture_output=True, text=True, timeout=60)
+        result("%s cost program" % impl,
+               None if p.returncode == 0 and "COST ok" in p.stdout else "exit %d %s%s" % (p.returncode, p.stdout, p.stderr))
+    lib = swiftpoll_lib(args.stage)
+    p = subprocess.run([os.path.join(args.bin, "dlopen_time"), lib or "missing", "swiftpoll_poll_wait"],
+                       capture_output=True, text=True, timeout=60)
+    result("dlopen libswiftpoll", None if p.returncode == 0 and "DLOPEN" in p.stdout else p.stdout + p.stderr)
+    print("bench smoke: %.1f s" % (time.time() - t0))
+    print("%d passed, %d failed" % (passed, failed))
+    return 1 if failed else 0
+
+
+def swiftpoll_lib(stage):
+    d = os.path.join(stage, "lib")
+    if not os.path.isdir(d):
+        return None
+    for f in sorted(os.listdir(d)):
+        if re.match(r"libswiftpoll\.so\.\d+\.\d+\.\d+$", f):
+            return os.path.join(d, f)
+    return None
+
+
+# --------------------------------------------------------------------------
+# the benchmark
+# --------------------------------------------------------------------------
+def med(xs):
+    return statistics.median(xs) if xs else float("nan")
+
+
+def run_rounds(r, args, scale, log):
+    """results[w][impl] = list of per-round dicts (None where a run failed)."""
+    results = {w: {i: [] for i in IMPLS} for w in ALL_WORKLOADS}
+    errors = []
+    for rnd in range(args.rounds):
+        order = IMPLS[rnd % len(IMPLS):] + IMPLS[:rnd % len(IMPLS)]
+        for w in ALL_WORKLOADS:
+            for impl in order:
+                d, err = r.run(impl, w, ["--scale", str(scale)])
+                if err:
+                    errors.append(err)
+                    log("  FAIL %s" % err.splitlines()[0])
+                results[w][impl].append(d)
+        log("round %d/%d done (order %s)" % (rnd + 1, args.rounds, " ".join(order)))
+    return results, errors
+
+
+def summarise(results):
+    summary = {}
+    for w in WORKLOADS:
+        summary[w] = {}
+        base = results[w]["epoll"]
+        for impl in IMPLS:
+            runs = results[w][impl]
+            vals = [d["ns_per_op"] for d in runs if d]
+            ratios = [b["ns_per_op"] / d["ns_per_op"] for b, d in zip(base, runs) if b and d]
+            summary[w][impl] = {
+                "median": med(vals), "min": min(vals) if vals else float("nan"),
+                "max": max(vals) if vals else float("nan"),
+                "ratio": med(ratios), "ratio_min": min(ratios) if ratios else float("nan"),
+                "ratio_max": max(ratios) if ratios else float("nan"),
+                "n": len(vals), "ops": runs[0]["ops"] if runs and runs[0] else 0,
+                "extra": runs[0] if runs and runs[0] else {},
+            }
+    return summary
+
+
+def idle_sweep(r, args, scale, log):
+    out = {i: {} for i in IMPLS}
+    reg = {i: {} for i in IMPLS}
+    errors = []
+    rounds = max(3, args.rounds // 2 + 1)
+    for rnd in range(rounds):
+        order = IMPLS[rnd % len(IMPLS):] + IMPLS[:rnd % len(IMPLS)]
+        for n in IDLE_SWEEP:
+            for impl in order:
+                d, err = r.run(impl, "idle", ["--scale", str(scale), "--idle", str(n)])
+                if err:
+                    errors.append(err)
+                    continue
+                out[impl].setdefault(d["idle"], []).append(d["ns_per_op"])
+                if d["idle"]:
+                    reg[impl].setdefault(d["idle"], []).append(d["reg_ns_per_fd"])
+    log("idle sweep done")
+    return ({i: {n: med(v) for n, v in out[i].items()} for i in IMPLS},
+            {i: {n: med(v) for n, v in reg[i].items()} for i in IMPLS}, errors)
+
+
+def timeouts_summary(results):
+    s = {}
+    for impl in IMPLS:
+        runs = [d for d in results["timeouts"][impl] if d]
+        s[impl] = {}
+        for t in ("t50us", "t1ms", "t1500us"):
+            if not runs:
+                continue
+            s[impl][t] = {
+                "req": runs[0]["%s_req" % t],
+                "med": med([d["%s_med" % t] for d in runs]),
+                "min": min(d["%s_min" % t] for d in runs),
+                "max": max(d["%s_max" % t] for d in runs),
+                "early": sum(d["%s_early" % t] for d in runs),
+                "waits": sum(d["ops"] // 3 for d in runs),
+                "cpu_ns": med([d["%s_cpu_ns" % t] for d in runs]),
+                "cpu_pct": med([d["%s_cpu_pct" % t] for d in runs]),
+            }
+    return s
+
+
+def alloc_pass(r, log):
+    """Heap allocations in the timed (hot) section of each workload."""
+    out = {i: {} for i in IMPLS}
+    for impl in IMPLS:
+        for w in ALL_WORKLOADS:
+            d, err = r.run(impl, w, ["--scale", "0.05", "--idle", "10000"], r.alloc_env())
+            out[impl][w] = (d["allocs"], d["ops"]) if d else None
+    log("allocation counts done")
+    return out
+
+
+CALLGRIND_OPS = {"op_wait": "wait (1 event)", "op_register": "register", "op_deregister": "deregister",
+                 "op_wake": "wake"}
+
+
+def callgrind_pass(args, n, log):
+    out = {}
+    if not shutil.which("valgrind") or not shutil.which("callgrind_annotate"):
+        log("valgrind not found: no instruction counts")
+        return None
+    os.makedirs(args.results, exist_ok=True)
+    for impl in IMPLS:
+        cg = os.path.join(args.results, "callgrind.%s.out" % impl)
+        p = subprocess.run(["valgrind", "--tool=callgrind", "--callgrind-out-file=" + cg,
+                            os.path.join(args.bin, "cost-" + impl), str(n)],
+                           capture_output=True, text=True, timeout=600)
+        if p.returncode != 0:
+            log("callgrind %s failed: %s" % (impl, p.stderr[-500:]))
+            continue
+        a = subprocess.run(["callgrind_annotate", "--inclusive=yes", "--threshold=100", cg],
+                           capture_output=True, text=True, timeout=120).stdout
+        with open(cg + ".annotated.txt", "w") as f:
+            f.write(a)
+        out[impl] = {}
+        for fn in CALLGRIND_OPS:
+            m = re.search(r"^\s*([\d,]+)\s+(?:\([^)]*\)\s+)?\S*:" + fn + r"\b", a, re.M)
+            if m:
+                out[impl][fn] = int(m.group(1).replace(",", "")) / n
+    log("callgrind done")
+    return out
+
+
+def dlopen_pass(args, log, runs=40):
+    libs = {"swiftpoll": swiftpoll_lib(args.stage)}
+    for name, soname, sym in (("libuv", "libuv.so.1", "uv_run"),
+                              ("libevent_core", "libevent_core-2.1.so.7", "event_base_loop"),
+                              ("libevent", "libevent-2.1.so.7", "event_base_loop")):
+        path = os.path.join("/usr/lib/x86_64-linux-gnu", soname)
+        libs[name] = path if os.path.exists(path) else None
+    syms = {"swiftpoll": "swiftpoll_poll_wait", "libuv": "uv_run", "libevent_core": "event_base_loop",
+            "libevent": "event_base_loop"}
+    out = {}
+    for name, path in libs.items():
+        if not path:
+            continue
+        real = os.path.realpath(path)
+        times = []
+        for _ in range(runs):
+            p = subprocess.run([os.path.join(args.bin, "dlopen_time"), path, syms[name]],
+                               capture_output=True, text=True, timeout=30)
+            d = parse_line(p.stdout, "DLOPEN")
+            if d:
+                times.append(d["ns"])
+        deps = subprocess.run(["ldd", real], capture_output=True, text=True).stdout
+        ndeps = len([l for l in deps.splitlines() if "=>" in l])
+        exported = subprocess.run(["nm", "-D", "--defined-only", real], capture_output=True, text=True).stdout
+        out[name] = {"path": real, "size": os.path.getsize(real), "dlopen_ns": med(times),
+                     "dlopen_min": min(times) if times else float("nan"), "deps": ndeps,
+                     "exports": len([l for l in exported.splitlines() if " T " in l])}
+    log("dlopen and size done")
+    return out
+
+
+def sh(cmd):
+    try:
+        return subprocess.run(cmd, shell=True, capture_output=True, text=True, timeout=60).stdout.strip()
+    except Exception:
+        return ""
+
+
+def environment(args):
+    cpu = sh("grep -m1 'model name' /proc/cpuinfo | cut -d: -f2").strip()
+    mem = sh("awk '/MemTotal/ {printf \"%.1f GiB\", $2/1048576}' /proc/meminfo")
+    pc = "PKG_CONFIG_PATH=%s/lib/pkgconfig pkg-config" % args.stage
+    return {
+        "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "machine": "%s, %s cores, %s" % (cpu or platform.machine(), os.cpu_count(), mem),
+        "kernel": platform.release(),
+        "os": sh(". /etc/os-release; echo $PRETTY_NAME"),
+        "glibc": sh("ldd --version | head -1 | awk '{print $NF}'"),
+        "cc": sh("cc --version | head -1"),
+        "swift": sh("swift --version 2>&1 | head -1"),
+        "swiftpoll": sh(pc + " --modversion swiftpoll"),
+        "libuv": sh("pkg-config --modversion libuv"),
+        "libevent": sh("pkg-config --modversion libevent_core"),
+        "valgrind": sh("valgrind --version"),
+        "python": platform.python_version(),
+        "git": sh("git -C %s rev-parse --short HEAD" % ROOT),
+        "nofile": sh("ulimit -Hn"),
+    }
+
+
+# --------------------------------------------------------------------------
+# charts and the document
+# --------------------------------------------------------------------------
+COLORS = {"epoll": "#555555", "swiftpoll": "#f05138", "libuv": "#3a7bd5", "libevent": "#6aa84f"}
+
+
+def charts(outdir, summary, idle, tsum, cost):
+    try:
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        print("matplotlib missing: no charts (make bench installs it)")
+        return []
+    made = []
+    # 1. speed relative to raw epoll
+    fig, ax = plt.subplots(figsize=(9, 4.5))
+    width = 0.2
+    for k, impl in enumerate(IMPLS):
+        xs = [i + (k - 1.5) * width for i in range(len(WORKLOADS))]
+        ys = [summary[w][impl]["ratio"] for w in WORKLOADS]
+        lo = [max(0, y - summary[w][impl]["ratio_min"]) for w, y in zip(WORKLOADS, ys)]
+        hi = [max(0, summary[w][impl]["ratio_max"] - y) for w, y in zip(WORKLOADS, ys)]
+        ax.bar(xs, ys, width, yerr=[lo, hi], capsize=2, label=impl, color=COLORS[impl])
+    ax.axhline(1.0, color="black", lw=0.8)
+    ax.axhline(0.98, color="#f05138", lw=0.8, ls="--", label="target 0.98")
+    ax.set_xticks(range(len(WORKLOADS)))
+    ax.set_xticklabels(WORKLOADS)
+    ax.set_ylabel("speed relative to raw epoll (higher is faster)")
+    ax.set_title("Median of per-round ratios to raw epoll (bars: min..max over rounds)")
+    ax.legend(fontsize=8, ncol=5, loc="lower center")
+    fig.tight_layout()
+    p = os.path.join(outdir, "bench-ratios.png")
+    fig.savefig(p, dpi=110)
+    plt.close(fig)
+    made.append(p)
+    # 2. idle sweep
+    fig, ax = plt.subplots(figsize=(7, 4.2))
+    for impl in IMPLS:
+        pts = sorted(idle[impl].items())
+        if pts:
+            ax.plot([max(n, 1) for n, _ in pts], [v for _, v in pts], marker="o", label=impl, color=COLORS[impl])
+    ax.set_xscale("log")
+    ax.set_ylim(bottom=0)
+    ax.set_xlabel("idle registrations (0 plotted at 1)")
+    ax.set_ylabel("ns per hop")
+    ax.set_title("Wait cost against idle registrations (flat is right)")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    p = os.path.join(outdir, "bench-idle.png")
+    fig.savefig(p, dpi=110)
+    plt.close(fig)
+    made.append(p)
+    # 3. timeouts
+    fig, axs = plt.subplots(1, 2, figsize=(10, 4.2))
+    ts = ("t50us", "t1ms", "t1500us")
+    width = 0.2
+    for k, impl in enumerate(IMPLS):
+        if not tsum.get(impl):
+            continue
+        xs = [i + (k - 1.5) * width for i in range(len(ts))]
+        axs[0].bar(xs, [tsum[impl][t]["med"] / 1000 for t in ts], width, label=impl, color=COLORS[impl])
+        axs[1].bar(xs, [tsum[impl][t]["cpu_pct"] for t in ts], width, label=impl, color=COLORS[impl])
+    reqs = [50, 1000, 1500]
+    for i, q in enumerate(reqs):
+        axs[0].hlines(q, i - 0.45, i + 0.45, color="black", lw=1)
+    axs[0].set_xticks(range(len(ts)))
+    axs[0].set_xticklabels(["50 us", "1 ms", "1.5 ms"])
+    axs[0].set_ylabel("achieved wait, median (us); black line: requested")
+    axs[0].legend(fontsize=8)
+    axs[1].set_xticks(range(len(ts)))
+    axs[1].set_xticklabels(["50 us", "1 ms", "1.5 ms"])
+    axs[1].set_ylabel("CPU time / wall time during the waits (%)")
+    axs[1].set_title("CPU burned while waiting (spinning = 100%)", fontsize=9)
+    fig.tight_layout()
+    p = os.path.join(outdir, "bench-timeouts.png")
+    fig.savefig(p, dpi=110)
+    plt.close(fig)
+    made.append(p)
+    # 4. instructions per call
+    if cost:
+        fig, ax = plt.subplots(figsize=(8, 4.2))
+        ops = list(CALLGRIND_OPS)
+        for k, impl in enumerate(IMPLS):
+            if impl not in cost:
+                continue
+            xs = [i + (k - 1.5) * width for i in range(len(ops))]
+            ax.bar(xs, [cost[impl].get(o, 0) for o in ops], width, label=impl, color=COLORS[impl])
+        ax.set_xticks(range(len(ops)))
+        ax.set_xticklabels([CALLGRIND_OPS[o] for o in ops])
+        ax.set_yscale("log")
+        ax.set_ylabel("user-space instructions per call (callgrind, log)")
+        ax.set_title("Instructions per hot call, outside the kernel")
+        ax.legend(fontsize=8)
+        fig.tight_layout()
+        p = os.path.join(outdir, "bench-cost.png")
+        fig.savefig(p, dpi=110)
+        plt.close(fig)
+        made.append(p)
+    return made
+
+
+def fmt(x, nd=0):
+    if x is None or (isinstance(x, float) and x != x):
+        return "n/a"
+    return ("{:,.%df}" % nd).format(x)
+
+
+def python_section(args):
+    """The Python rows come from bench/python (the Python engineer's suite)."""
+    for cand in ("bench/results/python.md", "bench/python/RESULTS.md", "docs/BENCHMARKS-python.md"):
+        p = os.path.join(ROOT, cand)
+        if os.path.exists(p):
+            with open(p) as f:
+                return "Included from `%s`:\n\n%s\n" % (cand, f.read().strip())
+    return ("*Not yet measured here.* The Python rows (`select.epoll`, `selectors.EpollSelector`, "
+            "swiftpoll's binding and `SwiftPollSelector`, and the asyncio echo benchmark on the "
+            "default loop, swiftpoll's loop and uvloop) come from `bench/python/`, owned by the "
+            "Python suite; when it writes `bench/results/python.md` (or `bench/python/RESULTS.md`) "
+            "this section includes it on the next `make bench`.\n")
+
+
+def write_doc(args, env, summary, idle, idle_reg, tsum, allocs, cost, libs, errors, mode, elapsed, pngs):
+    L = []
+    a = L.append
+    a("# Benchmarks: swiftpoll, raw epoll, libuv, libevent")
+    a("")
+    a("Generated by `bench/run.py` (do not edit by hand). Command: **`%s`** (%s, %d rounds; took %.0f s)."
+      % (args.command, mode, args.rounds, elapsed))
+    a("")
+    a("| | |")
+    a("|---|---|")
+    for k, label in (("date", "date"), ("machine", "machine"), ("os", "OS"), ("kernel", "kernel"),
+                     ("glibc", "glibc"), ("cc", "C compiler"), ("swift", "Swift"), ("swiftpoll", "swiftpoll"),
+                     ("libuv", "libuv"), ("libevent", "libevent"), ("valgrind", "valgrind"),
+                     ("python", "Python"), ("git", "commit")):
+        a("| %s | %s |" % (label, env.get(k) or "n/a"))
+    a("")
+    a("How to read it: every (implementation, workload) pair ran %d times, interleaved (each round runs "
+      "every implementation once per workload, the order of implementations rotated each round). "
+      "**ratio** = raw epoll's time / the implementation's time *in the same round*, so > 1 is faster "
+      "than raw epoll; the table gives the median of the per-round ratios (min..max), which survives a "
+      "noisy shared machine where absolute figures do not. Absolute figures are medians (min..max)."
+      % args.rounds)
+    a("")
+    a("All implementations run the same program (`bench/src/workloads.c`) over a four-function backend "
+      "(`bench/src/be_*.h`): raw epoll (edge-triggered `EPOLLIN|EPOLLRDHUP`, `epoll_wait`, "
+      "`epoll_pwait2` for timeouts, an eventfd waker: the limit), swiftpoll through its installed header "
+      "and `pkg-config swiftpoll`, libuv (`uv_poll_t`, `uv_async_t`, `uv_timer_t`, one `uv_run` turn per wait), "
+      "libevent (`event_assign`/`event_add` with `EV_ET`, `event_active` as waker, one `event_base_loop` "
+      "turn per wait). Every program checks its own work (exact counts, the expected token on every event, "
+      "every byte read exactly once and in order) and exits non-zero otherwise.")
+    a("")
+    a("![speed relative to raw epoll](bench-ratios.png)")
+    a("")
+    a("## Results")
+    a("")
+    a("| workload | unit | epoll | swiftpoll | ratio | libuv | ratio | libevent | ratio |")
+    a("|---|---|---|---|---|---|---|---|---|")
+    for w in WORKLOADS:
+        row = ["%s (%s ops)" % (w, fmt(summary[w]["epoll"]["ops"])), UNITS[w]]
+        for impl in IMPLS:
+            s = summary[w][impl]
+            row.append("%s (%s..%s)" % (fmt(s["median"]), fmt(s["min"]), fmt(s["max"])))
+            if impl != "epoll":
+                row.append("**%.3f** (%.2f..%.2f)" % (s["ratio"], s["ratio_min"], s["ratio_max"]))
+        a("| " + " | ".join(row) + " |")
+    a("")
+    idle_n = summary["idle"]["epoll"]["extra"].get("idle", "?")
+    a("The `idle` row ran with %s idle eventfds registered (as many as RLIMIT_NOFILE allowed, at most "
+      "100,000). libuv and libevent have no per-wait capacity: they report every ready fd in one turn "
+      "(their `waits` in burst are loop turns)." % fmt(idle_n) if isinstance(idle_n, int) else "")
+    a("")
+    a("### Targets")
+    a("")
+    a("| workload | target (swiftpoll vs raw epoll) | swiftpoll | met | ahead of libuv | ahead of libevent |")
+    a("|---|---|---|---|---|---|")
+    for w in WORKLOADS:
+        s = summary[w]
+        sp = s["swiftpoll"]["ratio"]
+        a("| %s | >= %.2f | %.3f | %s | %s | %s |" % (
+            w, TARGETS[w], sp, "yes" if sp >= TARGETS[w] else "**no**",
+            "yes" if sp > s["libuv"]["ratio"] else "**no**", "yes" if sp > s["libevent"]["ratio"] else "**no**"))
+    a("")
+    a("## Idle registrations: wait cost must stay flat")
+    a("")
+    a("ns per hop of a 2-pipe ring with N never-ready eventfds registered beside it (median of rounds), "
+      "and the cost of registering them (ns per fd, including one zero-timeout wait so that libuv applies them).")
+    a("")
+    ns = sorted({n for i in IMPLS for n in idle[i]})
+    a("| implementation | " + " | ".join("N = %s" % fmt(n) for n in ns) + " | max/min | register, ns per fd (largest N) |")
+    a("|---|" + "---|" * (len(ns) + 2))
+    for impl in IMPLS:
+        vals = [idle[impl].get(n) for n in ns]
+        good = [v for v in vals if v]
+        spread = max(good) / min(good) if good else float("nan")
+        big = max(idle_reg[impl]) if idle_reg[impl] else None
+        a("| %s | %s | %.2f | %s |" % (impl, " | ".join(fmt(v) for v in vals), spread,
+                                       fmt(idle_reg[impl].get(big)) if big else "n/a"))
+    a("")
+    a("![idle sweep](bench-idle.png)")
+    a("")
+    a("## Timeouts: never early, never spinning")
+    a("")
+    a("Waits with nothing ready (one idle eventfd registered). Achieved wall time per wait (median, min, "
+      "max over all rounds), waits that returned before the requested time, and CPU time per wait. "
+      "A poller that rounds sub-millisecond timeouts down to 0 (mio 0.8) would show a 50 us wait "
+      "returning at once and ~100% CPU.")
+    a("")
+    a("| implementation | requested | median | min | max | early | CPU per wait | CPU % |")
+    a("|---|---|---|---|---|---|---|---|")
+    for impl in IMPLS:
+        for t, label in (("t50us", "50 us"), ("t1ms", "1 ms"), ("t1500us", "1.5 ms")):
+            x = tsum.get(impl, {}).get(t)
+            if not x:
+                continue
+            a("| %s | %s | %s us | %s us | %s us | %d of %d | %s us | %.1f |" % (
+                impl, label, fmt(x["med"] / 1000, 1), fmt(x["min"] / 1000, 1), fmt(x["max"] / 1000, 1),
+                x["early"], x["waits"], fmt(x["cpu_ns"] / 1000, 1), x["cpu_pct"]))
+    a("")
+    a("libuv's timers have millisecond resolution (50 us becomes 1 ms; 1.5 ms becomes 2 ms). libevent by "
+      "default reads `CLOCK_MONOTONIC_COARSE` (no `EVENT_BASE_FLAG_PRECISE_TIMER`), so its timers "
+      "fire on the kernel tick. Raw epoll and swiftpoll use `epoll_pwait2` (nanoseconds).")
+    a("")
+    a("![timeouts](bench-timeouts.png)")
+    a("")
+    a("## Cost accounting")
+    a("")
+    a("### Heap allocations in the hot loop")
+    a("")
+    a("Counted by `build/bench/alloccount.so` (LD_PRELOAD; it interposes malloc, calloc, realloc, "
+      "posix_memalign, aligned_alloc, memalign, valloc) over the timed section of each workload "
+      "(setup excluded). `make test` (test-bench) fails if swiftpoll or raw epoll allocates there.")
+    a("")
+    a("| implementation | " + " | ".join(ALL_WORKLOADS) + " |")
+    a("|---|" + "---|" * len(ALL_WORKLOADS))
+    for impl in IMPLS:
+        cells = []
+        for w in ALL_WORKLOADS:
+            x = allocs[impl].get(w)
+            cells.append("n/a" if not x else ("%d in %s ops" % (x[0], fmt(x[1])) if x[0] else "0"))
+        a("| %s | %s |" % (impl, " | ".join(cells)))
+    a("")
+    a("### User-space instructions per call (callgrind)")
+    a("")
+    if cost:
+        a("`valgrind --tool=callgrind` on `bench/src/cost.c`: each hot call in its own noinline function "
+          "(`op_*`), inclusive instructions / calls. Kernel work is not counted (it is the same syscall "
+          "for all); this is everything the library adds in user space, glibc's syscall wrapper included. "
+          "The wait returns one event; register includes libuv's loop turn; wake is measured with "
+          "libevent's threading on (as its cross-thread wake needs). Raw data: `bench/results/callgrind.*`.")
+        a("")
+        a("| call | " + " | ".join(i for i in IMPLS if i in cost) + " | swiftpoll - epoll |")
+        a("|---|" + "---|" * (len([i for i in IMPLS if i in cost]) + 1))
+        for op, label in CALLGRIND_OPS.items():
+            cells = [fmt(cost[i].get(op), 1) for i in IMPLS if i in cost]
+            d = (cost.get("swiftpoll", {}).get(op, float("nan")) - cost.get("epoll", {}).get(op, float("nan")))
+            a("| %s | %s | %s |" % (label, " | ".join(cells), fmt(d, 1)))
+        a("")
+        a("![instructions per call](bench-cost.png)")
+    else:
+        a("valgrind was not available: no instruction counts.")
+    a("")
+    a("### Library size and load time")
+    a("")
+    a("Size of the installed (stripped) shared object, its shared-library dependencies, exported "
+      "functions, and the time of one cold `dlopen(RTLD_NOW)` + `dlsym` in a fresh process "
+      "(`build/bench/dlopen_time`, median of 40 processes).")
+    a("")
+    a("| library | file | size (bytes) | needs | exported functions | dlopen, median (min) |")
+    a("|---|---|---|---|---|---|")
+    for name, x in libs.items():
+        a("| %s | `%s` | %s | %d libs | %d | %s us (%s) |" % (
+            name, os.path.basename(x["path"]), fmt(x["size"]), x["deps"], x["exports"],
+            fmt(x["dlopen_ns"] / 1000, 1), fmt(x["dlopen_min"] / 1000, 1)))
+    a("")
+    a("## Python")
+    a("")
+    a(python_section(args))
+    a("## Findings")
+    a("")
+    findings = os.path.join(ROOT, "bench", "FINDINGS.md")
+    if os.path.exists(findings):
+        with open(findings) as f:
+            a(f.read().strip())
+    else:
+        a("(none recorded)")
+    a("")
+    if errors:
+        a("## Failed runs")
+        a("")
+        for e in errors[:20]:
+            a("- `%s`" % e.splitlines()[0])
+        a("")
+    a("## Reproducing")
+    a("")
+    a("```sh")
+    a("make deps          # Debian: libuv1-dev libevent-dev valgrind (and the library's own)")
+    a("make bench         # ~5 minutes: this page and docs/bench-*.png")
+    a("make bench-quick   # a tenth of the counts, < 2 minutes")
+    a("build/bench/bench-swiftpoll ring --scale 0.1   # one program, one line")
+    a("```")
+    a("")
+    a("Counts at scale 1: ring 500,000 hops over 64 pipes; burst 200 rounds over 4,096 pipes (capacity "
+      "1,024); idle 200,000 hops beside up to 100,000 idle eventfds; churn 1,000,000 register + deregister "
+      "of one socket (every 1,024th proved live and then proved gone); waker 200,000 round trips between "
+      "two threads; timeouts 200 waits each of 50 us, 1 ms, 1.5 ms.")
+    a("")
+    with open(args.doc, "w") as f:
+        f.write("\n".join(L))
+
+
+def bench(args):
+    t_start = time.time()
+
+    def log(msg):
+        print("[%5.0fs] %s" % (time.time() - t_start, msg), flush=True)
+
+    scale = 0.1 if args.quick else 1.0
+    mode = "quick: a tenth of the counts" if args.quick else "full counts"
+    r = Runner(args.bin)
+    os.makedirs(args.results, exist_ok=True)
+    lim = sh("ulimit -Hn")
+    log("mode %s, %d rounds, RLIMIT_NOFILE hard %s" % (mode, args.rounds, lim))
+    results, errors = run_rounds(r, args, scale, log)
+    summary = summarise(results)
+    for w in WORKLOADS:
+        log("%-6s " % w + "  ".join("%s %.0f ns (x%.3f)" % (i, summary[w][i]["median"], summary[w][i]["ratio"])
+                                    for i in IMPLS))
+    idle, idle_reg, e2 = idle_sweep(r, args, scale * 0.5, log)
+    errors += e2
+    tsum = timeouts_summary(results)
+    allocs = alloc_pass(r, log)
+    cost = callgrind_pass(args, 2000 if args.quick else 10000, log)
+    libs = dlopen_pass(args, log, runs=20 if args.quick else 40)
+    env = environment(args)
+    raw = {"env": env, "results": results, "summary": summary, "idle": idle, "idle_reg": idle_reg,
+           "timeouts": tsum, "allocs": allocs, "callgrind": cost, "libs": libs, "errors": errors}
+    with open(os.path.join(args.results, "results-%s.json" % ("quick" if args.quick else "full")), "w") as f:
+        json.dump(raw, f, indent=1, default=str)
+    pngs = charts(args.charts, summary, idle, tsum, cost)
+    write_doc(args, env, summary, idle, idle_reg, tsum, allocs, cost, libs, errors, mode,
+              time.time() - t_start, pngs)
+    log("wrote %s and %s" % (args.doc, ", ".join(pngs)))
+    return 1 if errors else 0
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--bin", required=True)
+    ap.add_argument("--stage", required=True)
+    ap.add_argument("--smoke", action="store_true")
+    ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--rounds", type=int, default=5)
+    ap.add_argument("--doc", default=os.path.join(ROOT, "docs", "BENCHMARKS.md"))
+    ap.add_argument("--charts", default=os.path.join(ROOT, "docs"))
+    ap.add_argument("--results", default=os.path.join(ROOT, "bench", "results"))
+    ap.add_argument("--command", default="make bench")
+    args = ap.parse_args()
+    if args.smoke:
+        return smoke(args)
+    return bench(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
