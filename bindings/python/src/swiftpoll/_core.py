@@ -342,12 +342,15 @@ class Events:
         return "Events(capacity=%d, len=%d)" % (self._capacity, self._n)
 
 
+_UNBOUND = object()  # matches no Events (not even None)
+
+
 class _Bound:
     """The wait arguments for one (poll, events) pair, and a pre-made byref."""
 
     __slots__ = ("events", "args", "ref", "ns")
 
-    def __init__(self, events: Optional[Events], args: Optional[_lib.WaitArgs]) -> None:
+    def __init__(self, events: Any, args: Optional[_lib.WaitArgs]) -> None:
         self.events = events
         self.args = args
         self.ref = _byref(args) if args is not None else None
@@ -370,7 +373,7 @@ class Poll(_Guarded):
             raise _oserror(rc)
         self._init_handle(out.value)
         self._fd = _L.swiftpoll_poll_fd(out.value)
-        self._bound = _Bound(None, None)
+        self._bound = _Bound(_UNBOUND, None)
         self._wake_fd = -1
 
     def _free(self, ptr: int) -> None:

@@ -1,0 +1,84 @@
+"""Shared fixtures.  Every test is bounded: faulthandler kills the run with a
+traceback if one test takes longer than TEST_TIMEOUT seconds."""
+
+import faulthandler
+import gc
+import os
+import socket
+import sys
+
+import pytest
+
+import swiftpoll
+
+TEST_TIMEOUT = float(os.environ.get("SWIFTPOLL_TEST_TIMEOUT", "120"))
+
+
+@pytest.fixture(autouse=True)
+def _bounded():
+    faulthandler.dump_traceback_later(TEST_TIMEOUT, exit=True, file=sys.stderr)
+    try:
+        yield
+    finally:
+        faulthandler.cancel_dump_traceback_later()
+
+
+def open_fds():
+    """The set of this process's open fds (from /proc)."""
+    return set(int(x) for x in os.listdir("/proc/self/fd"))
+
+
+@pytest.fixture
+def no_fd_leak():
+    """Fails the test if it leaves fds open."""
+    gc.collect()
+    before = open_fds()
+    yield
+    gc.collect()
+    leaked = open_fds() - before
+    # os.listdir's own fd is closed again; anything else is a leak
+    leaked = {fd for fd in leaked if os.path.exists("/proc/self/fd/%d" % fd)}
+    assert not leaked, "leaked fds: %s" % {fd: os.readlink("/proc/self/fd/%d" % fd) for fd in leaked}
+
+
+@pytest.fixture
+def poll():
+    p = swiftpoll.Poll()
+    yield p
+    p.close()
+
+
+@pytest.fixture
+def events():
+    return swiftpoll.Events(64)
+
+
+@pytest.fixture
+def sockpair():
+    a, b = socket.socketpair()
+    a.setblocking(False)
+    b.setblocking(False)
+    yield a, b
+    a.close()
+    b.close()
+
+
+@pytest.fixture
+def pipe():
+    r, w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
+    fds = [r, w]
+    yield fds
+    for fd in fds:
+        try:
+            os.close(fd)
+        except OSError:
+            pass
+
+
+def by_token(events):
+    """{token: Event} of the last poll (tokens are unique in these tests)."""
+    out = {}
+    for ev in events:
+        assert ev.token not in out, "token %d reported twice in one poll" % ev.token
+        out[ev.token] = ev
+    return out
