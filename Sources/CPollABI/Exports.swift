@@ -19,29 +19,32 @@ public func swiftpoll_strerror(_ err: Int32) -> UnsafePointer<CChar> { sp_strerr
 
 @_cdecl("swiftpoll_poll_new")
 public func swiftpoll_poll_new(_ out: UnsafeMutablePointer<OpaquePointer?>?) -> Int32 {
-    abiCall { () throws(Errno) -> Int32 in
-        guard let out else { throw .invalidArgument }
+    guard let out else { return -EINVAL }
+    let saved = sp_errno()
+    defer { sp_set_errno(saved) }
+    do {
         out.pointee = retainedHandle(try Poll())
         return 0
+    } catch {
+        return -error.rawValue
     }
 }
 
 @_cdecl("swiftpoll_poll_free")
 public func swiftpoll_poll_free(_ poll: OpaquePointer?) {
     guard let poll else { return }
-    preservingErrno { release(poll, as: Poll.self) }
+    release(poll, as: Poll.self)
 }
 
 @_cdecl("swiftpoll_poll_fd")
 public func swiftpoll_poll_fd(_ poll: OpaquePointer?) -> Int32 {
-    guard let poll else { return EINVAL_NEGATIVE }
-    return borrow(poll, as: Poll.self) { $0.fileDescriptor }
+    withHandle(poll, as: Poll.self) { $0.fileDescriptor }
 }
 
 @_cdecl("swiftpoll_poll_registry")
 public func swiftpoll_poll_registry(_ poll: OpaquePointer?) -> OpaquePointer? {
     guard let poll else { return nil }
-    return borrow(poll, as: Poll.self) { OpaquePointer(Unmanaged.passUnretained($0.registry).toOpaque()) }
+    return OpaquePointer(Unmanaged.passUnretained(object(poll, as: Poll.self).registry).toOpaque())
 }
 
 @_cdecl("swiftpoll_poll_wait")
@@ -49,22 +52,21 @@ public func swiftpoll_poll_wait(
     _ poll: OpaquePointer?, _ events: UnsafeMutablePointer<swiftpoll_event>?, _ capacity: UInt,
     _ timeoutNanoseconds: Int64
 ) -> Int32 {
-    abiCall { () throws(Errno) -> Int32 in
-        guard let poll, let events, capacity != 0 else { throw .invalidArgument }
-        let buffer = UnsafeMutableRawPointer(events).assumingMemoryBound(to: Event.self)
-        // size_t may exceed Int.max; the backend clamps to what the kernel accepts anyway.
-        let capacity = Int(min(capacity, UInt(Int.max)))
-        return try borrow(poll, as: Poll.self) { (poll) throws(Errno) -> Int32 in
-            Int32(try poll.wait(into: buffer, capacity: capacity, timeoutNanoseconds: timeoutNanoseconds))
-        }
+    guard let events, capacity != 0 else { return -EINVAL }
+    let buffer = UnsafeMutableRawPointer(events).assumingMemoryBound(to: Event.self)
+    // size_t may exceed Int.max; the backend clamps to what the kernel accepts anyway.
+    let capacity = Int(min(capacity, UInt(Int.max)))
+    return withHandle(poll, as: Poll.self) { (poll) throws(Errno) in
+        Int32(truncatingIfNeeded: try poll.wait(into: buffer, capacity: capacity, timeoutNanoseconds: timeoutNanoseconds))
     }
 }
 
 @_cdecl("swiftpoll_poll_wait_args")
 public func swiftpoll_poll_wait_args(_ args: UnsafePointer<swiftpoll_wait_args>?) -> Int32 {
-    guard let args else { return EINVAL_NEGATIVE }
+    guard let args else { return -EINVAL }
     return swiftpoll_poll_wait(
-        args.pointee.poll, args.pointee.events, UInt(bitPattern: args.pointee.capacity), args.pointee.timeout_ns)
+        args.pointee.poll, args.pointee.events, UInt(bitPattern: args.pointee.capacity),
+        args.pointee.timeout_ns)
 }
 
 // MARK: registry
@@ -73,11 +75,8 @@ public func swiftpoll_poll_wait_args(_ args: UnsafePointer<swiftpoll_wait_args>?
 public func swiftpoll_registry_register(
     _ registry: OpaquePointer?, _ fd: Int32, _ token: UInt64, _ interest: UInt32
 ) -> Int32 {
-    abiCall { () throws(Errno) -> Int32 in
-        guard let registry else { throw .invalidArgument }
-        try borrow(registry, as: Registry.self) { (registry) throws(Errno) in
-            try registry.register(fd, token: Token(token), interest: Interest(rawValue: interest))
-        }
+    withHandle(registry, as: Registry.self) { (registry) throws(Errno) in
+        try registry.register(fd, token: Token(token), interest: Interest(rawValue: interest))
         return 0
     }
 }
@@ -86,22 +85,16 @@ public func swiftpoll_registry_register(
 public func swiftpoll_registry_reregister(
     _ registry: OpaquePointer?, _ fd: Int32, _ token: UInt64, _ interest: UInt32
 ) -> Int32 {
-    abiCall { () throws(Errno) -> Int32 in
-        guard let registry else { throw .invalidArgument }
-        try borrow(registry, as: Registry.self) { (registry) throws(Errno) in
-            try registry.reregister(fd, token: Token(token), interest: Interest(rawValue: interest))
-        }
+    withHandle(registry, as: Registry.self) { (registry) throws(Errno) in
+        try registry.reregister(fd, token: Token(token), interest: Interest(rawValue: interest))
         return 0
     }
 }
 
 @_cdecl("swiftpoll_registry_deregister")
 public func swiftpoll_registry_deregister(_ registry: OpaquePointer?, _ fd: Int32) -> Int32 {
-    abiCall { () throws(Errno) -> Int32 in
-        guard let registry else { throw .invalidArgument }
-        try borrow(registry, as: Registry.self) { (registry) throws(Errno) in
-            try registry.deregister(fd)
-        }
+    withHandle(registry, as: Registry.self) { (registry) throws(Errno) in
+        try registry.deregister(fd)
         return 0
     }
 }
@@ -110,12 +103,9 @@ public func swiftpoll_registry_deregister(_ registry: OpaquePointer?, _ fd: Int3
 public func swiftpoll_registry_try_clone(
     _ registry: OpaquePointer?, _ out: UnsafeMutablePointer<OpaquePointer?>?
 ) -> Int32 {
-    abiCall { () throws(Errno) -> Int32 in
-        guard let registry, let out else { throw .invalidArgument }
-        let clone = try borrow(registry, as: Registry.self) { (registry) throws(Errno) in
-            try registry.tryClone()
-        }
-        out.pointee = retainedHandle(clone)
+    guard let out else { return -EINVAL }
+    return withHandle(registry, as: Registry.self) { (registry) throws(Errno) in
+        out.pointee = retainedHandle(try registry.tryClone())
         return 0
     }
 }
@@ -124,8 +114,8 @@ public func swiftpoll_registry_try_clone(
 public func swiftpoll_registry_free(_ registry: OpaquePointer?) {
     guard let registry else { return }
     // The poll's own registry is borrowed (swiftpoll_poll_registry): freeing it is a no-op.
-    if borrow(registry, as: Registry.self, { $0.isPollOwned }) { return }
-    preservingErrno { release(registry, as: Registry.self) }
+    if object(registry, as: Registry.self).isPollOwned { return }
+    release(registry, as: Registry.self)
 }
 
 // MARK: waker
@@ -134,21 +124,17 @@ public func swiftpoll_registry_free(_ registry: OpaquePointer?) {
 public func swiftpoll_waker_new(
     _ registry: OpaquePointer?, _ token: UInt64, _ out: UnsafeMutablePointer<OpaquePointer?>?
 ) -> Int32 {
-    abiCall { () throws(Errno) -> Int32 in
-        guard let registry, let out else { throw .invalidArgument }
-        let waker = try borrow(registry, as: Registry.self) { (registry) throws(Errno) in
-            try Waker(registry: registry, token: Token(token))
-        }
-        out.pointee = retainedHandle(waker)
+    guard let out else { return -EINVAL }
+    return withHandle(registry, as: Registry.self) { (registry) throws(Errno) in
+        out.pointee = retainedHandle(try Waker(registry: registry, token: Token(token)))
         return 0
     }
 }
 
 @_cdecl("swiftpoll_waker_wake")
 public func swiftpoll_waker_wake(_ waker: OpaquePointer?) -> Int32 {
-    abiCall { () throws(Errno) -> Int32 in
-        guard let waker else { throw .invalidArgument }
-        try borrow(waker, as: Waker.self) { (waker) throws(Errno) in try waker.wake() }
+    withHandle(waker, as: Waker.self) { (waker) throws(Errno) in
+        try waker.wake()
         return 0
     }
 }
@@ -156,5 +142,5 @@ public func swiftpoll_waker_wake(_ waker: OpaquePointer?) -> Int32 {
 @_cdecl("swiftpoll_waker_free")
 public func swiftpoll_waker_free(_ waker: OpaquePointer?) {
     guard let waker else { return }
-    preservingErrno { release(waker, as: Waker.self) }
+    release(waker, as: Waker.self)
 }

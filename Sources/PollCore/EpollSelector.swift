@@ -51,6 +51,7 @@ public struct EpollSelector: SelectorBackend {
     @usableFromInline
     static let maxEvents = Int(Int32.max) / EpollBits.kernelStride
 
+    @inlinable
     public func select(
         into events: UnsafeMutablePointer<Event>, capacity: Int, timeoutNanoseconds: Int64
     ) throws(Errno) -> Int {
@@ -78,6 +79,7 @@ public struct EpollSelector: SelectorBackend {
     }
 
     /// Cleared the first time the kernel answers ENOSYS to epoll_pwait2 (Linux < 5.11).
+    @usableFromInline
     static let hasPwait2 = Atomic<Bool>(true)
 }
 
@@ -118,21 +120,18 @@ enum EpollBits {
         return mask
     }
 
-    /// mio's `Event::is_*` formulas, as flag bits.
+    /// mio's `Event::is_*` formulas, as flag bits, without branches (this runs once per
+    /// event on the burst path):
+    /// readable = IN|PRI; writable = OUT; error = ERR; read_closed = HUP | (IN & RDHUP);
+    /// write_closed = HUP | (OUT & ERR) | (e == ERR); priority = PRI.
     @inlinable @inline(__always)
     static func flags(_ e: UInt32) -> UInt32 {
-        var flags: UInt32 = 0
-        if e & (IN | PRI) != 0 { flags |= Event.Flags.readable.rawValue }
-        if e & OUT != 0 { flags |= Event.Flags.writable.rawValue }
-        if e & ERR != 0 { flags |= Event.Flags.error.rawValue }
-        if e & HUP != 0 || (e & IN != 0 && e & RDHUP != 0) {
-            flags |= Event.Flags.readClosed.rawValue
-        }
-        if e & HUP != 0 || (e & OUT != 0 && e & ERR != 0) || e == ERR {
-            flags |= Event.Flags.writeClosed.rawValue
-        }
-        if e & PRI != 0 { flags |= Event.Flags.priority.rawValue }
-        return flags
+        let isIn = e & 1, pri = (e >> 1) & 1, out = (e >> 2) & 1
+        let err = (e >> 3) & 1, hup = (e >> 4) & 1, rdhup = (e >> 13) & 1
+        let errAlone: UInt32 = e == ERR ? 1 : 0
+        let readClosed = hup | (isIn & rdhup)
+        let writeClosed = hup | (out & err) | errAlone
+        return (isIn | pri) | out << 1 | err << 2 | readClosed << 3 | writeClosed << 4 | pri << 5
     }
 
     /// Turns `count` kernel entries at the start of `buffer` into `Event`s in place,

@@ -22,7 +22,7 @@ public enum Timeout {
     /// short timeout can not turn into a busy loop), saturated at `Int32.max`.
     @inlinable @inline(__always)
     public static func milliseconds(_ nanoseconds: Int64) -> Int32 {
-        if nanoseconds < 0 { return -1 }
+        if nanoseconds <= 0 { return nanoseconds == 0 ? 0 : -1 }
         let ms = nanoseconds / 1_000_000 + (nanoseconds % 1_000_000 != 0 ? 1 : 0)
         return ms > Int64(Int32.max) ? Int32.max : Int32(ms)
     }
