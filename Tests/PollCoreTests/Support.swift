@@ -284,8 +284,8 @@ func acceptOne(_ listener: Int32) throws -> Int32 {
 
 /// A connected TCP pair on loopback: (client, server side), both non-blocking.
 final class TCPPair {
-    let client: Int32
-    let server: Int32
+    private(set) var client: Int32
+    private(set) var server: Int32
 
     init() throws {
         let (listener, port) = try makeBoundSocket(listen: true)
@@ -300,6 +300,9 @@ final class TCPPair {
         }
         self.client = client
     }
+
+    func closeServer() { closeFD(server); server = -1 }
+    func closeClient() { closeFD(client); client = -1 }
 
     deinit {
         closeFD(client)
