@@ -44,8 +44,19 @@ bench-bin: bench-stage
 		esac; \
 		$(BENCH_CC) $(BENCH_CFLAGS) -DBACKEND="\"be_$$impl.h\"" -I$(BENCH_SRC) \
 			-o $(BENCH_DIR)/bench-$$impl $(BENCH_SRC)/workloads.c $$libs -lpthread; \
-		$(BENCH_CC) $(BENCH_CFLAGS) -DBACKEND="\"be_$$impl.h\"" -I$(BENCH_SRC) \
+		$(BENCH_CC) $(filter-out -g,$(BENCH_CFLAGS)) -DBACKEND="\"be_$$impl.h\"" -I$(BENCH_SRC) \
 			-o $(BENCH_DIR)/cost-$$impl $(BENCH_SRC)/cost.c $$libs -lpthread; \
+	done
+	@# cabi: the reference C build of the ABI's hot paths (bench/src/cabi.c), linked
+	@# into bench-cabi exactly as libswiftpoll is linked into bench-swiftpoll.
+	@mkdir -p $(BENCH_DIR)/cabi
+	@$(BENCH_CC) -O2 -fPIC -shared -fvisibility=hidden -Wall -Wextra -Werror -I$(CURDIR)/include \
+		-Wl,-soname,libswiftpoll.so.0 -o $(BENCH_DIR)/cabi/libswiftpoll.so.0 $(BENCH_SRC)/cabi.c
+	@ln -sf libswiftpoll.so.0 $(BENCH_DIR)/cabi/libswiftpoll.so
+	@for prog in workloads:bench cost:cost; do \
+		$(BENCH_CC) $(filter-out -g,$(BENCH_CFLAGS)) -DBACKEND='"be_swiftpoll.h"' -DBK_NAME_OVERRIDE='"cabi"' \
+			-I$(BENCH_SRC) -I$(CURDIR)/include -o $(BENCH_DIR)/$${prog#*:}-cabi $(BENCH_SRC)/$${prog%:*}.c \
+			-L$(BENCH_DIR)/cabi -lswiftpoll -Wl,-rpath,$(BENCH_DIR)/cabi -lpthread || exit 1; \
 	done
 	@$(BENCH_CC) -O2 -shared -fPIC -o $(BENCH_DIR)/alloccount.so $(BENCH_SRC)/alloccount.c
 	@$(BENCH_CC) -O2 -o $(BENCH_DIR)/dlopen_time $(BENCH_SRC)/dlopen_time.c -ldl

@@ -3,7 +3,11 @@
 #include "bench.h"
 #include <swiftpoll.h>
 
+#ifdef BK_NAME_OVERRIDE
+#define BK_NAME BK_NAME_OVERRIDE   /* the reference C build of the ABI (cabi.c) */
+#else
 #define BK_NAME "swiftpoll"
+#endif
 
 typedef struct bk {
     swiftpoll_poll *p;

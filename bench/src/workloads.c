@@ -56,11 +56,20 @@ static long count_or(long dflt, long minimum) {
     return n < minimum ? minimum : n;
 }
 
+/* Process CPU time (all threads, user + system) at the start of the timed
+ * section: on a shared machine it leaves out the time spent waiting for a
+ * CPU, which wall time does not. */
+static int64_t g_cpu0;
+
+static void cpu_mark(void) { g_cpu0 = cpu_ns(); }
+
 static void report(long ops, int64_t ns, long allocs, const char *extra_fmt, ...) {
+    int64_t cpu1 = cpu_ns();
     if (g_strict_allocs && allocs != 0)
         fail("%ld heap allocations in the timed section (%ld ops); expected 0", allocs, ops);
-    printf("BENCH impl=%s workload=%s ops=%ld ns=%lld ns_per_op=%.2f allocs=%ld",
-           BK_NAME, bench_workload, ops, (long long)ns, ops ? (double)ns / (double)ops : 0.0, allocs);
+    printf("BENCH impl=%s workload=%s ops=%ld ns=%lld ns_per_op=%.2f allocs=%ld cpu_ns_per_op=%.2f",
+           BK_NAME, bench_workload, ops, (long long)ns, ops ? (double)ns / (double)ops : 0.0, allocs,
+           ops ? (double)(cpu1 - g_cpu0) / (double)ops : 0.0);
     if (extra_fmt) {
         va_list ap;
         va_start(ap, extra_fmt);
@@ -114,6 +123,7 @@ static int64_t ring_run(ring *r, bk *b, long hops, long *allocs) {
     long got = 0;
     CHECK(write(r->wr[0], &c, 1) == 1);
     long a0 = allocs_now();
+    cpu_mark();
     int64_t t0 = now_ns();
     for (long h = 0; h < hops; h++) {
         int n = bk_wait(b, -1);
@@ -204,6 +214,7 @@ static void wl_burst(void) {
     burst_ctx x = { .rd = rd, .seen = seen };
     long waits = 0;
     long a0 = allocs_now();
+    cpu_mark();
     int64_t t0 = now_ns();
     for (long round = 1; round <= rounds; round++) {
         x.round = round;
@@ -289,6 +300,7 @@ static void wl_churn(void) {
     CHECKRC(bk_open(&b, 8));
     long verified = 0;
     long a0 = allocs_now();
+    cpu_mark();
     int64_t t0 = now_ns();
     for (long i = 0; i < iters; i++) {
         uint64_t tok = TOK_BASE + (uint64_t)i;
@@ -363,6 +375,7 @@ static void wl_waker(void) {
     pthread_t th;
     CHECK(pthread_create(&th, NULL, waker_thread_b, NULL) == 0);
     long a0 = allocs_now();
+    cpu_mark();
     int64_t t0 = now_ns();
     for (long i = 0; i < g_rounds; i++) {
         int rc = bk_wake(&g_b.b);
@@ -417,6 +430,7 @@ static void wl_timeouts(void) {
     size_t off = 0;
     int64_t total = 0;
     long allocs = 0;
+    cpu_mark();
     for (int r = 0; r < 3; r++) {
         long early = 0;
         long a0 = allocs_now();
