@@ -1,0 +1,179 @@
+# mk/reliability.mk -- reliability suite (issue 5): thread stress, resource
+# exhaustion, libFuzzer, sanitizers and the ABI guard.  See docs/RELIABILITY.md.
+#
+#   make test-reliability  (part of make test) stress 20 s, exhaustion, ABI guard,
+#                          FUZZ_SECONDS (60) of fuzzing
+#   make sanitize          Swift tests under ASan and TSan; stress, exhaustion and the
+#                          C suite (Tests/c) against an ASan+UBSan and a TSan build of
+#                          the library; the Python suite with the ASan runtime preloaded
+#   make test-stress       STRESS_SECONDS=600 make test-stress for a long run
+#   make test-exhaust
+#   make fuzz              FUZZ_SECONDS=3600 make fuzz for a long run (FUZZ_JOBS=2)
+#   make abi-check         compare the shipped library and header with Tests/abi/
+#   make abi-baseline      record an intended ABI change in Tests/abi/ (then commit it)
+#
+# The stress and exhaustion programs link against a private install
+# (make stage STAGE=build/stage-rel) through pkg-config, as users do.  The sanitized
+# library is a normal-mode (not Embedded) SwiftPM build of the same sources, with
+# ASan (+ UBSan for the C shim) in .build-asan, TSan in .build-tsan; those scratch
+# folders are shared with the sanitized `swift test` runs.
+
+APT_PACKAGES += abigail-tools pkg-config
+TEST_TARGETS += test-reliability
+
+REL_DIR        := $(BUILD)/rel
+REL_STAGE      := $(BUILD)/stage-rel
+REL_CC         ?= $(CC)
+REL_CFLAGS     ?= -O2 -g -std=gnu11 -Wall -Wextra -Werror
+REL_PC          = PKG_CONFIG_PATH=$(REL_STAGE)/lib/pkgconfig pkg-config
+SAN_CLANG      ?= /opt/swift/usr/bin/clang
+SWIFT_RT_DIR   ?= /opt/swift/usr/lib/swift/linux
+SAN_CLANG_RT   := $(shell $(SAN_CLANG) -print-resource-dir 2>/dev/null)/lib/linux
+ASAN_SCRATCH   := $(CURDIR)/.build-asan
+TSAN_SCRATCH   := $(CURDIR)/.build-tsan
+ASAN_SWIFT_FLAGS := --scratch-path $(ASAN_SCRATCH) --sanitize=address \
+	-Xcc -fsanitize=undefined -Xcc -fno-sanitize-recover=undefined
+TSAN_SWIFT_FLAGS := --scratch-path $(TSAN_SCRATCH) --sanitize=thread
+ASAN_CFLAGS    := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
+TSAN_CFLAGS    := -O1 -g -fsanitize=thread
+TSAN_LDFLAGS   := -L$(SWIFT_RT_DIR) -Wl,-rpath,$(SWIFT_RT_DIR) -ldispatch -lBlocksRuntime
+# Leak checking stays on for the C programs; halt at the first report everywhere.
+SAN_ENV        := SWIFT_BACKTRACE=enable=no \
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:halt_on_error=1 \
+	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1
+STRESS_SECONDS ?= 20
+FUZZ_SECONDS   ?= 60
+FUZZ_JOBS      ?= 1
+FUZZ_DIR       := $(BUILD)/fuzz
+SAN_TIME_LOG   := $(BUILD)/sanitize-times.txt
+
+.PHONY: test-reliability test-stress test-exhaust rel-stage rel-bin abi-check abi-baseline \
+	fuzz fuzz-bin sanitize san-lib-asan san-lib-tsan san-swift-asan san-swift-tsan \
+	san-c-asan san-c-tsan san-python
+
+test-reliability: test-stress test-exhaust abi-check fuzz
+
+rel-stage:
+	@$(MAKE) --no-print-directory stage STAGE=$(REL_STAGE)
+
+rel-bin: rel-stage
+	@mkdir -p $(REL_DIR)
+	@for t in stress exhaust; do \
+		$(REL_CC) $(REL_CFLAGS) -o $(REL_DIR)/$$t $(CURDIR)/Tests/stress/$$t.c \
+			$$($(REL_PC) --cflags --libs swiftpoll) -Wl,-rpath,$(REL_STAGE)/lib -lpthread || exit 1; \
+	done
+
+test-stress: rel-bin
+	STRESS_SECONDS=$(STRESS_SECONDS) $(REL_DIR)/stress
+
+test-exhaust: rel-bin
+	$(REL_DIR)/exhaust
+
+# ---------------------------------------------------------------- ABI guard
+
+abi-check: lib
+	@CC=$(CC) $(CURDIR)/Tests/abi/check.sh check $(LIBDIR_B)/$(REALNAME) $(CURDIR)/include $(BUILD)/abi
+
+abi-baseline: lib
+	@CC=$(CC) $(CURDIR)/Tests/abi/check.sh update $(LIBDIR_B)/$(REALNAME) $(CURDIR)/include $(BUILD)/abi
+
+# ------------------------------------------------------------ sanitized builds
+
+# The library under a sanitizer, installed like a stage (lib, header, .pc) so that
+# Tests/c/run.sh and the programs here link it exactly as they link the real one.
+san-lib-asan:
+	$(SWIFT) build $(ASAN_SWIFT_FLAGS) --product swiftpoll
+	@$(call rel_san_stage,$(ASAN_SCRATCH)/debug/$(LIBNAME),$(BUILD)/stage-asan)
+
+san-lib-tsan:
+	$(SWIFT) build $(TSAN_SWIFT_FLAGS) --product swiftpoll
+	@$(call rel_san_stage,$(TSAN_SCRATCH)/debug/$(LIBNAME),$(BUILD)/stage-tsan)
+
+define rel_san_stage
+	rm -rf $(2) && mkdir -p $(2)/lib/pkgconfig $(2)/include && \
+	cp $(1) $(2)/lib/$(LIBNAME) && ln -s $(LIBNAME) $(2)/lib/$(SONAME) && \
+	cp $(CURDIR)/include/swiftpoll.h $(2)/include/ && \
+	sed -e 's|@PREFIX@|$(2)|g' -e 's|@VERSION@|$(VERSION)|g' $(CURDIR)/pkgconfig/swiftpoll.pc.in \
+		> $(2)/lib/pkgconfig/swiftpoll.pc
+endef
+
+# ------------------------------------------------------------------ fuzzing
+
+fuzz-bin: san-lib-asan
+	@mkdir -p $(FUZZ_DIR)/corpus
+	$(SAN_CLANG) -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -g -O1 \
+		-Wall -Wextra -Werror -I$(CURDIR)/include -o $(FUZZ_DIR)/fuzz_abi $(CURDIR)/Tests/fuzz/fuzz_abi.c \
+		-L$(BUILD)/stage-asan/lib -Wl,-rpath,$(BUILD)/stage-asan/lib -lswiftpoll
+
+# New inputs go to build/fuzz/corpus; the committed seeds in Tests/fuzz/corpus are read only.
+# A crash leaves build/fuzz/crash-* (replay: build/fuzz/fuzz_abi build/fuzz/crash-...).
+fuzz: fuzz-bin
+	cd $(FUZZ_DIR) && $(SAN_ENV) ./fuzz_abi -max_total_time=$(FUZZ_SECONDS) -timeout=10 \
+		-rss_limit_mb=4096 -print_final_stats=1 -artifact_prefix=$(FUZZ_DIR)/ \
+		$(if $(filter-out 1,$(FUZZ_JOBS)),-jobs=$(FUZZ_JOBS) -workers=$(FUZZ_JOBS)) \
+		$(FUZZ_DIR)/corpus $(CURDIR)/Tests/fuzz/corpus 2>&1 | tee $(FUZZ_DIR)/last-run.log \
+		| grep -v -e '^#[0-9]*.*\(NEW\|REDUCE\)' -e NEW_FUNC; \
+	status=$${PIPESTATUS[0]}; \
+	if [ $$status -eq 0 ]; then echo "fuzz: 1 passed, 0 failed"; else echo "fuzz: 0 passed, 1 failed"; fi; \
+	exit $$status
+
+# --------------------------------------------------------------- sanitizers
+
+# Timings of each part go to build/sanitize-times.txt.
+sanitize:
+	@mkdir -p $(BUILD) && : > $(SAN_TIME_LOG)
+	@for t in san-swift-asan san-swift-tsan san-c-asan san-c-tsan san-python; do \
+		start=$$(date +%s); \
+		$(MAKE) --no-print-directory $$t || exit 1; \
+		echo "$$t $$(( $$(date +%s) - start )) s" >> $(SAN_TIME_LOG); \
+	done
+	@cat $(SAN_TIME_LOG)
+
+# ASan's leak checker reports the Swift test frameworks' own allocations: off for
+# the Swift tests only.
+san-swift-asan:
+	$(SAN_ENV) ASAN_OPTIONS=detect_leaks=0:halt_on_error=1 $(SWIFT) test $(ASAN_SWIFT_FLAGS)
+
+san-swift-tsan:
+	$(SAN_ENV) $(SWIFT) test $(TSAN_SWIFT_FLAGS)
+
+# Stress + exhaustion + the C suite against the ASan+UBSan library, leak checking on.
+# RSS growth is not checked under sanitizers (their quarantine and shadow memory grow
+# by design); descriptors are.
+san-c-asan: san-lib-asan
+	@mkdir -p $(REL_DIR)
+	@for t in stress exhaust; do \
+		$(SAN_CLANG) $(ASAN_CFLAGS) -std=gnu11 -Wall -Wextra -Werror -I$(CURDIR)/include \
+			-o $(REL_DIR)/$$t-asan $(CURDIR)/Tests/stress/$$t.c \
+			-L$(BUILD)/stage-asan/lib -Wl,-rpath,$(BUILD)/stage-asan/lib -lswiftpoll -lpthread || exit 1; \
+	done
+	$(SAN_ENV) STRESS_SECONDS=$(STRESS_SECONDS) STRESS_RSS_GROWTH_KIB=0 $(REL_DIR)/stress-asan
+	$(SAN_ENV) $(REL_DIR)/exhaust-asan
+	@if [ -x $(CURDIR)/Tests/c/run.sh ]; then \
+		$(SAN_ENV) CC=$(SAN_CLANG) EXTRA_CFLAGS="$(ASAN_CFLAGS)" SKIP="alloc artifact" \
+		OUT=$(BUILD)/c-tests-asan $(CURDIR)/Tests/c/run.sh $(BUILD)/stage-asan; \
+	else echo "san-c-asan: Tests/c/run.sh not there yet: C suite skipped"; fi
+
+san-c-tsan: san-lib-tsan
+	@mkdir -p $(REL_DIR)
+	$(SAN_CLANG) $(TSAN_CFLAGS) -std=gnu11 -Wall -Wextra -Werror -I$(CURDIR)/include \
+		-o $(REL_DIR)/stress-tsan $(CURDIR)/Tests/stress/stress.c \
+		-L$(BUILD)/stage-tsan/lib -Wl,-rpath,$(BUILD)/stage-tsan/lib -lswiftpoll -lpthread $(TSAN_LDFLAGS)
+	$(SAN_ENV) STRESS_SECONDS=$(STRESS_SECONDS) STRESS_RSS_GROWTH_KIB=0 $(REL_DIR)/stress-tsan
+	@if [ -x $(CURDIR)/Tests/c/run.sh ]; then \
+		$(SAN_ENV) CC=$(SAN_CLANG) EXTRA_CFLAGS="$(TSAN_CFLAGS)" EXTRA_LDFLAGS="$(TSAN_LDFLAGS)" \
+		SKIP="alloc artifact" OUT=$(BUILD)/c-tests-tsan $(CURDIR)/Tests/c/run.sh $(BUILD)/stage-tsan; \
+	else echo "san-c-tsan: Tests/c/run.sh not there yet: C suite skipped"; fi
+
+# The Python suite on the ASan library, the ASan runtime preloaded into python3
+# (CPython itself is not instrumented; leaks of the interpreter are not ours: off).
+SAN_PY_TESTS ?= $(CURDIR)/bindings/python/tests
+san-python: san-lib-asan
+	@if [ -d $(SAN_PY_TESTS) ] && $(PYTHON) -c "import pytest" 2>/dev/null; then \
+		$(SAN_ENV) ASAN_OPTIONS=detect_leaks=0:halt_on_error=1:verify_asan_link_order=0 \
+		LD_PRELOAD=$(SAN_CLANG_RT)/libclang_rt.asan-x86_64.so \
+		SWIFTPOLL_LIBRARY=$(BUILD)/stage-asan/lib/$(LIBNAME) \
+		PYTHONPATH=$(CURDIR)/bindings/python/src \
+		$(PYTHON) -m pytest -q -p no:cacheprovider $(SAN_PY_FLAGS) $(SAN_PY_TESTS); \
+	else echo "san-python: no Python tests or no pytest yet: skipped"; fi
