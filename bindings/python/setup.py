@@ -14,7 +14,7 @@ import re
 import shutil
 import subprocess
 
-from setuptools import setup
+from setuptools import Distribution, setup
 from setuptools.command.build_py import build_py as _build_py
 
 try:  # setuptools >= 70.1
@@ -68,14 +68,19 @@ if _bdist_wheel is not None:
     class bdist_wheel(_bdist_wheel):
         """py3-none-<platform>: no extension module, but a platform library."""
 
-        def finalize_options(self):
-            super().finalize_options()
-            self.root_is_pure = False
-
         def get_tag(self):
             _, _, plat = super().get_tag()
             return "py3", "none", plat
 
     cmdclass["bdist_wheel"] = bdist_wheel
 
-setup(cmdclass=cmdclass)
+
+
+class BinaryDistribution(Distribution):
+    """Not pure: the files go to platlib, next to the platform library."""
+
+    def has_ext_modules(self):
+        return True
+
+
+setup(cmdclass=cmdclass, distclass=BinaryDistribution)

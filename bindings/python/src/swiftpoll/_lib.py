@@ -102,16 +102,17 @@ def _declare(lib: ctypes.CDLL) -> None:
 
 lib, lib_path = _load()
 try:
+    lib.swiftpoll_abi_version.restype = _c_uint32
+    lib.swiftpoll_abi_version.argtypes = ()
+    _abi = lib.swiftpoll_abi_version()
+    if _abi != ABI_VERSION:
+        raise ImportError(
+            "swiftpoll: %s has C ABI version %d, this package needs version %d"
+            % (lib_path, _abi, ABI_VERSION)
+        )
     _declare(lib)
 except AttributeError as e:  # a symbol is missing: not a libswiftpoll of ABI 1
     raise ImportError("swiftpoll: %s is not a usable libswiftpoll: %s" % (lib_path, e)) from None
-
-_abi = lib.swiftpoll_abi_version()
-if _abi != ABI_VERSION:
-    raise ImportError(
-        "swiftpoll: %s has C ABI version %d, this package needs version %d"
-        % (lib_path, _abi, ABI_VERSION)
-    )
 
 # The hot wait: a second function object for the same symbol with argtypes
 # left undeclared.  It is only ever called with a byref(WaitArgs) made once per
