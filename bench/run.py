@@ -205,6 +205,7 @@ def summarise(results):
 
 def idle_sweep(r, args, scale, log):
     out = {i: {} for i in IMPLS}
+    cpu = {i: {} for i in IMPLS}
     reg = {i: {} for i in IMPLS}
     errors = []
     rounds = max(3, args.rounds // 2 + 1)
@@ -217,10 +218,12 @@ def idle_sweep(r, args, scale, log):
                     errors.append(err)
                     continue
                 out[impl].setdefault(d["idle"], []).append(d["ns_per_op"])
+                cpu[impl].setdefault(d["idle"], []).append(d["cpu_ns_per_op"])
                 if d["idle"]:
                     reg[impl].setdefault(d["idle"], []).append(d["reg_ns_per_fd"])
     log("idle sweep done")
     return ({i: {n: med(v) for n, v in out[i].items()} for i in IMPLS},
+            {i: {n: med(v) for n, v in cpu[i].items()} for i in IMPLS},
             {i: {n: med(v) for n, v in reg[i].items()} for i in IMPLS}, errors)
 
 
@@ -354,7 +357,7 @@ COLORS = {"epoll": "#555555", "swiftpoll": "#f05138", "cabi": "#f6b26b", "libuv"
           "libevent": "#6aa84f"}
 
 
-def charts(outdir, summary, idle, tsum, cost):
+def charts(outdir, summary, idle, idle_cpu, tsum, cost):
     try:
         import matplotlib
         matplotlib.use("Agg")
@@ -379,27 +382,30 @@ def charts(outdir, summary, idle, tsum, cost):
         ax.set_xticklabels(WORKLOADS)
         ax.set_title("Speed relative to raw epoll, by %s" % title, fontsize=10)
     axs[0].set_ylabel("median of per-round ratios (higher is faster)")
-    axs[1].legend(fontsize=7, loc="lower right")
-    fig.tight_layout()
+    handles, labels = axs[0].get_legend_handles_labels()
+    fig.legend(handles, labels, fontsize=8, loc="lower center", ncol=len(labels))
+    fig.tight_layout(rect=(0, 0.07, 1, 1))
     p = os.path.join(outdir, "bench-ratios.png")
     fig.savefig(p, dpi=100)
     plt.close(fig)
     made.append(p)
-    # 2. idle sweep
-    fig, ax = plt.subplots(figsize=(7, 4.2))
-    for impl in IMPLS:
-        pts = sorted(idle[impl].items())
-        if pts:
-            ax.plot([max(n, 1) for n, _ in pts], [v for _, v in pts], marker="o", label=impl, color=COLORS[impl])
-    ax.set_xscale("log")
-    ax.set_ylim(bottom=0)
-    ax.set_xlabel("idle registrations (0 plotted at 1)")
-    ax.set_ylabel("ns per hop")
-    ax.set_title("Wait cost against idle registrations (flat is right)")
-    ax.legend(fontsize=8)
+    # 2. idle sweep (wall and CPU)
+    fig, axs = plt.subplots(1, 2, figsize=(11, 4.2), sharey=True)
+    for ax, data, title in ((axs[0], idle, "wall time"), (axs[1], idle_cpu, "CPU time")):
+        for impl in IMPLS:
+            pts = sorted(data[impl].items())
+            if pts:
+                ax.plot([max(n, 1) for n, _ in pts], [v for _, v in pts], marker="o", label=LABELS[impl],
+                        color=COLORS[impl])
+        ax.set_xscale("log")
+        ax.set_ylim(bottom=0)
+        ax.set_xlabel("idle registrations (0 plotted at 1)")
+        ax.set_title("ns per hop against idle registrations, %s (flat is right)" % title, fontsize=9)
+    axs[0].set_ylabel("ns per hop (median of rounds)")
+    axs[1].legend(fontsize=7, loc="lower right")
     fig.tight_layout()
     p = os.path.join(outdir, "bench-idle.png")
-    fig.savefig(p, dpi=110)
+    fig.savefig(p, dpi=100)
     plt.close(fig)
     made.append(p)
     # 3. timeouts
@@ -470,7 +476,7 @@ def python_section(args):
             "this section includes it on the next `make bench`.\n")
 
 
-def write_doc(args, env, summary, idle, idle_reg, tsum, allocs, cost, libs, errors, mode, elapsed, pngs):
+def write_doc(args, env, summary, idle, idle_cpu, idle_reg, tsum, allocs, cost, libs, errors, mode, elapsed, pngs):
     L = []
     a = L.append
     a("# Benchmarks: swiftpoll, raw epoll, libuv, libevent")
@@ -538,9 +544,11 @@ def write_doc(args, env, summary, idle, idle_reg, tsum, allocs, cost, libs, erro
       "implementation from the cost of the ABI's contract.")
     a("")
     idle_n = summary["idle"]["epoll"]["extra"].get("idle", "?")
-    a("The `idle` row ran with %s idle eventfds registered (as many as RLIMIT_NOFILE allowed, at most "
-      "100,000). libuv and libevent have no per-wait capacity: they report every ready fd in one turn "
-      "(their `waits` in burst are loop turns)." % fmt(idle_n) if isinstance(idle_n, int) else "")
+    a("The `idle` row ran with %s idle eventfds registered: as many as RLIMIT_NOFILE allowed, at most "
+      "100,000 (the program raises the soft limit to the hard one, and the hard one too where it may; "
+      "the hard limit here was %s and the session lacks CAP_SYS_RESOURCE, so 100,000 was out of reach). "
+      "libuv and libevent have no per-wait capacity: they report every ready fd in one turn."
+      % (fmt(idle_n) if isinstance(idle_n, int) else idle_n, env.get("nofile", "?")))
     a("")
     a("### Targets")
     a("")
@@ -560,15 +568,16 @@ def write_doc(args, env, summary, idle, idle_reg, tsum, allocs, cost, libs, erro
       "and the cost of registering them (ns per fd, including one zero-timeout wait so that libuv applies them).")
     a("")
     ns = sorted({n for i in IMPLS for n in idle[i]})
-    a("| implementation | " + " | ".join("N = %s" % fmt(n) for n in ns) + " | max/min | register, ns per fd (largest N) |")
-    a("|---|" + "---|" * (len(ns) + 2))
+    a("| implementation | time | " + " | ".join("N = %s" % fmt(n) for n in ns) + " | max/min | register, ns per fd (largest N) |")
+    a("|---|---|" + "---|" * (len(ns) + 2))
     for impl in IMPLS:
-        vals = [idle[impl].get(n) for n in ns]
-        good = [v for v in vals if v]
-        spread = max(good) / min(good) if good else float("nan")
-        big = max(idle_reg[impl]) if idle_reg[impl] else None
-        a("| %s | %s | %.2f | %s |" % (impl, " | ".join(fmt(v) for v in vals), spread,
-                                       fmt(idle_reg[impl].get(big)) if big else "n/a"))
+        for kind, data in (("wall", idle), ("CPU", idle_cpu)):
+            vals = [data[impl].get(n) for n in ns]
+            good = [v for v in vals if v]
+            spread = max(good) / min(good) if good else float("nan")
+            big = max(idle_reg[impl]) if idle_reg[impl] else None
+            a("| %s | %s | %s | %.2f | %s |" % (impl, kind, " | ".join(fmt(v) for v in vals), spread,
+                                                 fmt(idle_reg[impl].get(big)) if big and kind == "wall" else ""))
     a("")
     a("![idle sweep](bench-idle.png)")
     a("")
@@ -699,19 +708,22 @@ def bench(args):
     for w in WORKLOADS:
         log("%-6s " % w + "  ".join("%s %.0f ns (x%.3f, cpu x%.3f)" % (i, summary[w][i]["median"], summary[w][i]["ratio"], summary[w][i]["cpu_ratio"])
                                     for i in IMPLS))
-    idle, idle_reg, e2 = idle_sweep(r, args, scale * 0.5, log)
+    idle, idle_cpu, idle_reg, e2 = idle_sweep(r, args, scale, log)
     errors += e2
     tsum = timeouts_summary(results)
     allocs = alloc_pass(r, log)
     cost = callgrind_pass(args, 2000 if args.quick else 10000, log)
     libs = dlopen_pass(args, log, runs=20 if args.quick else 40)
     env = environment(args)
-    raw = {"env": env, "results": results, "summary": summary, "idle": idle, "idle_reg": idle_reg,
+    raw = {"meta": {"rounds": args.rounds, "command": args.command, "mode": mode,
+                    "elapsed": time.time() - t_start},
+           "env": env, "results": results, "summary": summary, "idle": idle, "idle_cpu": idle_cpu,
+           "idle_reg": idle_reg,
            "timeouts": tsum, "allocs": allocs, "callgrind": cost, "libs": libs, "errors": errors}
     with open(os.path.join(args.results, "results-%s.json" % ("quick" if args.quick else "full")), "w") as f:
         json.dump(raw, f, indent=1, default=str)
-    pngs = charts(args.charts, summary, idle, tsum, cost)
-    write_doc(args, env, summary, idle, idle_reg, tsum, allocs, cost, libs, errors, mode,
+    pngs = charts(args.charts, summary, idle, idle_cpu, tsum, cost)
+    write_doc(args, env, summary, idle, idle_cpu, idle_reg, tsum, allocs, cost, libs, errors, mode,
               time.time() - t_start, pngs)
     log("wrote %s and %s" % (args.doc, ", ".join(pngs)))
     return 1 if errors else 0
@@ -728,10 +740,31 @@ def main():
     ap.add_argument("--charts", default=os.path.join(ROOT, "docs"))
     ap.add_argument("--results", default=os.path.join(ROOT, "bench", "results"))
     ap.add_argument("--command", default="make bench")
+    ap.add_argument("--from-json", help="rewrite the document from a saved results-*.json, run nothing")
     args = ap.parse_args()
     if args.smoke:
         return smoke(args)
+    if args.from_json:
+        return redoc(args)
     return bench(args)
+
+
+def redoc(args):
+    """Rewrites the document and charts from a saved results file (after editing
+    bench/FINDINGS.md, say) without running anything again."""
+    with open(args.from_json) as f:
+        raw = json.load(f)
+    intkeys = lambda d: {i: {int(n): v for n, v in d[i].items()} for i in d}
+    idle, idle_cpu, idle_reg = intkeys(raw["idle"]), intkeys(raw["idle_cpu"]), intkeys(raw["idle_reg"])
+    allocs = {i: {w: tuple(x) if x else None for w, x in raw["allocs"][i].items()} for i in raw["allocs"]}
+    meta = raw.get("meta", {})
+    args.rounds = meta.get("rounds", args.rounds)
+    args.command = meta.get("command", args.command)
+    pngs = charts(args.charts, raw["summary"], idle, idle_cpu, raw["timeouts"], raw["callgrind"])
+    write_doc(args, raw["env"], raw["summary"], idle, idle_cpu, idle_reg, raw["timeouts"], allocs,
+              raw["callgrind"], raw["libs"], raw["errors"], meta.get("mode", "?"), meta.get("elapsed", 0), pngs)
+    print("wrote %s from %s" % (args.doc, args.from_json))
+    return 0
 
 
 if __name__ == "__main__":
