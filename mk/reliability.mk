@@ -102,7 +102,7 @@ endef
 
 fuzz-bin: san-lib-asan
 	@mkdir -p $(FUZZ_DIR)/corpus
-	$(SAN_CLANG) -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -g -O1 \
+	$(SAN_CLANG) -fuse-ld=lld -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -g -O1 \
 		-Wall -Wextra -Werror -I$(CURDIR)/include -o $(FUZZ_DIR)/fuzz_abi $(CURDIR)/Tests/fuzz/fuzz_abi.c \
 		-L$(BUILD)/stage-asan/lib -Wl,-rpath,$(BUILD)/stage-asan/lib -lswiftpoll
 
@@ -144,7 +144,7 @@ san-swift-tsan:
 san-c-asan: san-lib-asan
 	@mkdir -p $(REL_DIR)
 	@for t in stress exhaust; do \
-		$(SAN_CLANG) $(ASAN_CFLAGS) -std=gnu11 -Wall -Wextra -Werror -I$(CURDIR)/include \
+		$(SAN_CLANG) -fuse-ld=lld $(ASAN_CFLAGS) -std=gnu11 -Wall -Wextra -Werror -I$(CURDIR)/include \
 			-o $(REL_DIR)/$$t-asan $(CURDIR)/Tests/stress/$$t.c \
 			-L$(BUILD)/stage-asan/lib -Wl,-rpath,$(BUILD)/stage-asan/lib -lswiftpoll -lpthread || exit 1; \
 	done
@@ -157,7 +157,7 @@ san-c-asan: san-lib-asan
 
 san-c-tsan: san-lib-tsan
 	@mkdir -p $(REL_DIR)
-	$(SAN_CLANG) $(TSAN_CFLAGS) -std=gnu11 -Wall -Wextra -Werror -I$(CURDIR)/include \
+	$(SAN_CLANG) -fuse-ld=lld $(TSAN_CFLAGS) -std=gnu11 -Wall -Wextra -Werror -I$(CURDIR)/include \
 		-o $(REL_DIR)/stress-tsan $(CURDIR)/Tests/stress/stress.c \
 		-L$(BUILD)/stage-tsan/lib -Wl,-rpath,$(BUILD)/stage-tsan/lib -lswiftpoll -lpthread $(TSAN_LDFLAGS)
 	$(SAN_ENV) STRESS_SECONDS=$(STRESS_SECONDS) STRESS_RSS_GROWTH_KIB=0 $(REL_DIR)/stress-tsan
