@@ -1,0 +1,217 @@
+#!/usr/bin/env bash
+# Tests/c/run.sh STAGE_DIR -- the C test suite of libswiftpoll.
+#
+# Builds every test against the *installed* library in STAGE_DIR (made by
+# `make stage STAGE=STAGE_DIR`) through pkg-config, the way users do, links
+# them with an rpath to STAGE_DIR/lib, runs them, and ends with the line
+# "N passed, N failed" (one unit per test program, header compile mode,
+# artifact check and example). Exit status 0 only if nothing failed.
+#
+# Environment (all optional):
+#   CC            C compiler for the test programs (default: cc)
+#   EXTRA_CFLAGS  added to every test compile/link (e.g. -fsanitize=address -g)
+#   EXTRA_LDFLAGS added to every test link
+#   SKIP          space-separated groups to skip: alloc ffi header artifact examples
+#                 (e.g. SKIP="alloc artifact" for a sanitized, non-Embedded library:
+#                 ASan owns malloc, and such a library is not libc-only)
+#   OUT           build directory (default: build/c-tests under the repository)
+#   VERBOSE=1     print every program's output, not only failures
+set -u
+if [ $# -ne 1 ] || [ ! -f "$1/lib/pkgconfig/swiftpoll.pc" ]; then
+    echo "usage: $0 STAGE_DIR   (a prefix with lib/pkgconfig/swiftpoll.pc; see make stage)" >&2
+    exit 2
+fi
+STAGE=$(cd "$1" && pwd)
+HERE=$(cd "$(dirname "$0")" && pwd)
+ROOT=$(cd "$HERE/../.." && pwd)
+OUT=${OUT:-$ROOT/build/c-tests}
+CC=${CC:-cc}
+SKIP=" ${SKIP:-} "
+EXTRA_CFLAGS=${EXTRA_CFLAGS:-}
+EXTRA_LDFLAGS=${EXTRA_LDFLAGS:-}
+mkdir -p "$OUT"
+export PKG_CONFIG_PATH="$STAGE/lib/pkgconfig"
+unset LD_LIBRARY_PATH
+
+PASSED=0
+FAILED=0
+FAILED_NAMES=()
+pass() { PASSED=$((PASSED + 1)); echo "PASS $1"; }
+fail() { FAILED=$((FAILED + 1)); FAILED_NAMES+=("$1"); echo "FAIL $1${2:+: $2}"; }
+skipped() { case "$SKIP" in *" $1 "*) echo "SKIP $1 (SKIP=${SKIP# })"; return 0;; esac; return 1; }
+
+PC_CFLAGS=$(pkg-config --cflags swiftpoll) || { echo "pkg-config cannot find swiftpoll in $STAGE" >&2; exit 2; }
+PC_LIBS=$(pkg-config --libs swiftpoll)
+PC_VERSION=$(pkg-config --modversion swiftpoll)
+RPATH="-Wl,-rpath,$STAGE/lib"
+CFLAGS_T="-std=c11 -Wall -Wextra -Werror -g -O1 -D_GNU_SOURCE"
+echo "C tests against $STAGE (pkg-config: $PC_CFLAGS $PC_LIBS, version $PC_VERSION), CC=$CC"
+
+# the functions the installed header declares (the name right before "(")
+header_functions() {
+    sed -n 's/^SWIFTPOLL_API .*[^a-z0-9_]\(swiftpoll_[a-z0-9_]*\)(.*/\1/p' "$STAGE/include/swiftpoll.h" | sort -u
+}
+
+# build NAME SRC EXTRA_LIBS...: compile and link one program into $OUT/NAME
+build() {
+    local name=$1 src=$2
+    shift 2
+    # shellcheck disable=SC2086
+    if ! $CC $CFLAGS_T $EXTRA_CFLAGS -I"$HERE" -DPC_VERSION="\"$PC_VERSION\"" "$src" -o "$OUT/$name" \
+        $PC_CFLAGS $PC_LIBS "$RPATH" -pthread "$@" $EXTRA_LDFLAGS >"$OUT/$name.build.log" 2>&1; then
+        fail "$name (build)" "$(head -c 3000 "$OUT/$name.build.log")"
+        return 1
+    fi
+    return 0
+}
+
+# runprog NAME CMD...: run with a time limit; pass if exit status 0
+runprog() {
+    local name=$1
+    shift
+    local log="$OUT/$name.log"
+    timeout -k 5 180 "$@" >"$log" 2>&1
+    local rc=$?
+    if [ $rc -eq 0 ]; then
+        pass "$name"
+        [ -n "${VERBOSE:-}" ] && sed 's/^/    /' "$log"
+    else
+        fail "$name" "exit status $rc$([ $rc -eq 124 ] && echo ' (timeout)')"
+        grep -v '^PASS' "$log" | head -60 | sed 's/^/    /'
+    fi
+}
+
+# ------------------------------------------------------------ test programs
+for t in t_api t_modes t_flags t_threads t_resources; do
+    build "$t" "$HERE/$t.c" && runprog "$t" "$OUT/$t"
+done
+if ! skipped alloc; then
+    build t_alloc "$HERE/t_alloc.c" -rdynamic && runprog t_alloc "$OUT/t_alloc"
+fi
+if ! skipped ffi; then
+    if build t_ffi "$HERE/t_ffi.c" -ldl $(pkg-config --cflags --libs libffi 2>/dev/null || echo -lffi); then
+        runprog t_ffi "$OUT/t_ffi" "$STAGE/lib/libswiftpoll.so.0"
+        # every function the header declares is in the ffi table
+        missing=""
+        for f in $(header_functions); do
+            grep -q "\"$f\"" "$HERE/t_ffi.c" || missing="$missing $f"
+        done
+        if [ -z "$missing" ]; then pass "ffi table covers the header"; else fail "ffi table covers the header" "missing:$missing"; fi
+    fi
+fi
+
+# ------------------------------------------------------------ header modes
+if ! skipped header; then
+    GCC=${HEADER_GCC:-gcc}
+    GXX=${HEADER_GXX:-g++}
+    if [ -x /opt/swift/usr/bin/clang ]; then CLANG=/opt/swift/usr/bin/clang; CLANGXX=/opt/swift/usr/bin/clang++
+    else CLANG=clang; CLANGXX=clang++; fi
+    CLANG=${HEADER_CLANG:-$CLANG}
+    CLANGXX=${HEADER_CLANGXX:-$CLANGXX}
+    W="-Wall -Wextra -Wpedantic -Werror"
+    for pair in "gcc:$GCC" "clang:$CLANG"; do
+        label=${pair%%:*} cc=${pair#*:}
+        for std in c99 c11 c17; do
+            n="header $label -std=$std"
+            if ! command -v "$cc" >/dev/null; then fail "$n" "no $cc"; continue; fi
+            if out=$("$cc" -x c -std=$std $W $PC_CFLAGS -c "$HERE/header_check.c" -o /dev/null 2>&1); then pass "$n"; else fail "$n" "$out"; fi
+        done
+    done
+    for pair in "g++:$GXX" "clang++:$CLANGXX"; do
+        label=${pair%%:*} cxx=${pair#*:}
+        for std in c++11 c++14 c++17 c++20; do
+            n="header $label -std=$std"
+            if ! command -v "$cxx" >/dev/null; then fail "$n" "no $cxx"; continue; fi
+            if out=$("$cxx" -x c++ -std=$std $W $PC_CFLAGS -c "$HERE/header_check.c" -o /dev/null 2>&1); then pass "$n"; else fail "$n" "$out"; fi
+        done
+    done
+fi
+
+# ------------------------------------------------------------ the artifact
+if ! skipped artifact; then
+    LIB="$STAGE/lib/libswiftpoll.so.0"
+    VERSION=$(sed -n 's/^#define SWIFTPOLL_VERSION_STRING "\(.*\)"/\1/p' "$STAGE/include/swiftpoll.h")
+    # install layout: the real file and its two links
+    if [ -f "$STAGE/lib/libswiftpoll.so.$VERSION" ] && [ ! -L "$STAGE/lib/libswiftpoll.so.$VERSION" ] \
+        && [ "$(readlink "$STAGE/lib/libswiftpoll.so.0")" = "libswiftpoll.so.$VERSION" ] \
+        && [ "$(readlink "$STAGE/lib/libswiftpoll.so")" = "libswiftpoll.so.0" ]; then
+        pass "install layout (libswiftpoll.so -> .so.0 -> .so.$VERSION)"
+    else
+        fail "install layout" "$(ls -l "$STAGE/lib" | tr '\n' ';')"
+    fi
+    if [ "$PC_VERSION" = "$VERSION" ]; then pass "pkg-config --modversion = header version ($VERSION)"
+    else fail "pkg-config --modversion" "pkg-config $PC_VERSION, header $VERSION"; fi
+
+    dyn=$(readelf -d "$LIB" 2>&1)
+    soname=$(echo "$dyn" | sed -n 's/.*(SONAME).*\[\(.*\)\]/\1/p')
+    if [ "$soname" = "libswiftpoll.so.0" ]; then pass "SONAME libswiftpoll.so.0"; else fail "SONAME" "got '$soname'"; fi
+    if echo "$dyn" | grep -Eq '\((RPATH|RUNPATH)\)'; then
+        fail "no RPATH/RUNPATH" "$(echo "$dyn" | grep -E 'RPATH|RUNPATH')"
+    else pass "no RPATH/RUNPATH"; fi
+    needed=$(echo "$dyn" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p' | tr '\n' ' ')
+    bad_needed=$(echo "$needed" | tr ' ' '\n' | grep -v -E '^(libc\.so\.6|ld-linux-x86-64\.so\.2|ld-linux-aarch64\.so\.1|)$' | tr '\n' ' ')
+    if [ -z "${bad_needed// /}" ]; then pass "NEEDED libc only ($needed)"; else fail "NEEDED libc only" "also: $bad_needed"; fi
+
+    # exported symbols: exactly the header's functions, each versioned SWIFTPOLL_0
+    syms=$(readelf -W --dyn-syms "$LIB" | awk 'NR>3 && $7 != "UND" && $8 != "" {print $4, $7, $8}')
+    exported=$(echo "$syms" | awk '$1 != "OBJECT" || $2 != "ABS" {print $3}' | grep -v '^SWIFTPOLL_0$' | sort)
+    header_fns=$(header_functions)
+    bad=$(echo "$exported" | grep -v -E '^swiftpoll_[a-z0-9_]+@@?SWIFTPOLL_0$' | tr '\n' ' ')
+    if [ -z "${bad// /}" ]; then pass "only swiftpoll_* exported, each @SWIFTPOLL_0 ($(echo "$exported" | wc -l) symbols)"
+    else fail "only swiftpoll_* exported, each @SWIFTPOLL_0" "offending: $(echo "$bad" | head -c 2000)"; fi
+    names=$(echo "$exported" | sed 's/@.*//' | sort -u)
+    not_exported=$(comm -23 <(echo "$header_fns") <(echo "$names") | tr '\n' ' ')
+    not_declared=$(comm -13 <(echo "$header_fns") <(echo "$names") | tr '\n' ' ')
+    if [ -z "${not_exported// /}" ] && [ -z "${not_declared// /}" ]; then pass "exports = header functions ($(echo "$header_fns" | wc -l))"
+    else fail "exports = header functions" "declared, not exported: [$not_exported]; exported, not declared: [$not_declared]"; fi
+    funcs_not_func=$(echo "$syms" | awk '$3 ~ /^swiftpoll_/ && $1 != "FUNC" {print $3}' | tr '\n' ' ')
+    if [ -z "${funcs_not_func// /}" ]; then pass "every export is a FUNC"; else fail "every export is a FUNC" "$funcs_not_func"; fi
+    # nothing needed from a Swift runtime
+    swift_und=$(readelf -W --dyn-syms "$LIB" | awk '$7 == "UND" {print $8}' | grep -E '^(swift_|\$s|_swift|\$e)' | tr '\n' ' ')
+    if [ -z "${swift_und// /}" ]; then pass "no undefined Swift runtime symbols"; else fail "no undefined Swift runtime symbols" "$(echo "$swift_und" | head -c 1500)"; fi
+    # ldd: libc (and the loader, vdso) only, nothing unresolved
+    lddout=$(env -i /usr/bin/ldd "$LIB" 2>&1)
+    bad_ldd=$(echo "$lddout" | grep -v -E '^\s*(linux-vdso\.so\.1|libc\.so\.6 =>|/lib6?4?/ld-linux[-a-z0-9_]*\.so\.[0-9]|/lib/[a-z0-9_-]+/ld-linux[-a-z0-9_]*\.so\.[0-9]|statically linked)' | tr '\n' ';')
+    if [ -z "$bad_ldd" ]; then pass "ldd: libc only"; else fail "ldd: libc only" "$bad_ldd"; fi
+    # loads and works with an empty environment: no toolchain on PATH/LD_LIBRARY_PATH
+    if build load_check "$HERE/load_check.c"; then
+        runprog "loads with env -i (rpath)" env -i "$OUT/load_check"
+    fi
+    if $CC -std=c11 -Wall -Wextra -Werror $EXTRA_CFLAGS "$HERE/load_check.c" -o "$OUT/load_check_norpath" $PC_CFLAGS $PC_LIBS $EXTRA_LDFLAGS >"$OUT/load_check_norpath.build.log" 2>&1; then
+        runprog "loads with env -i LD_LIBRARY_PATH=stage only" env -i LD_LIBRARY_PATH="$STAGE/lib" "$OUT/load_check_norpath"
+    else
+        fail "load_check_norpath (build)" "$(cat "$OUT/load_check_norpath.build.log")"
+    fi
+    if [ -x /usr/bin/python3 ]; then
+        runprog "ctypes.CDLL with env -i" env -i /usr/bin/python3 -c "
+import ctypes, sys
+lib = ctypes.CDLL('$STAGE/lib/libswiftpoll.so.0')
+lib.swiftpoll_abi_version.restype = ctypes.c_uint32
+lib.swiftpoll_version.restype = ctypes.c_char_p
+assert lib.swiftpoll_abi_version() == 1, lib.swiftpoll_abi_version()
+assert lib.swiftpoll_version().decode() == '$VERSION', lib.swiftpoll_version()
+print('ctypes ok')"
+    fi
+fi
+
+# ------------------------------------------------------------ examples
+if ! skipped examples && [ -d "$ROOT/examples" ]; then
+    for src in "$ROOT"/examples/*.c; do
+        [ -e "$src" ] || continue
+        name=example_$(basename "$src" .c)
+        # examples are built exactly as the README says: cc x.c $(pkg-config ...)
+        if $CC -std=c11 -Wall -Wextra -Werror $EXTRA_CFLAGS "$src" -o "$OUT/$name" $PC_CFLAGS $PC_LIBS "$RPATH" $EXTRA_LDFLAGS >"$OUT/$name.build.log" 2>&1; then
+            runprog "$name" env -i "$OUT/$name"
+        else
+            fail "$name (build)" "$(head -c 3000 "$OUT/$name.build.log")"
+        fi
+    done
+fi
+
+echo
+if [ $FAILED -gt 0 ]; then
+    echo "failed:"
+    printf '  %s\n' "${FAILED_NAMES[@]}"
+fi
+echo "$PASSED passed, $FAILED failed"
+[ $FAILED -eq 0 ]
