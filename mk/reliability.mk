@@ -100,11 +100,22 @@ endef
 
 # ------------------------------------------------------------------ fuzzing
 
-fuzz-bin: san-lib-asan
+# The library for fuzzing: ASan + UBSan (C shim) + libFuzzer's coverage instrumentation
+# (8-bit counters, PC table, comparison tracing) in the Swift and C code, so that the
+# fuzzer is guided by the library's branches, not only the harness's.
+FUZZ_SCRATCH := $(CURDIR)/.build-fuzz
+FUZZ_SWIFT_FLAGS := --scratch-path $(FUZZ_SCRATCH) --sanitize=address \
+	-Xswiftc -sanitize-coverage=edge,inline-8bit-counters,pc-table,trace-cmp \
+	-Xcc -fsanitize=undefined -Xcc -fno-sanitize-recover=undefined \
+	-Xcc -fsanitize-coverage=inline-8bit-counters,pc-table,trace-cmp
+
+fuzz-bin:
+	$(SWIFT) build $(FUZZ_SWIFT_FLAGS) --product swiftpoll
+	@$(call rel_san_stage,$(FUZZ_SCRATCH)/debug/$(LIBNAME),$(BUILD)/stage-fuzz)
 	@mkdir -p $(FUZZ_DIR)/corpus
 	$(SAN_CLANG) -fuse-ld=lld -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -g -O1 \
 		-Wall -Wextra -Werror -I$(CURDIR)/include -o $(FUZZ_DIR)/fuzz_abi $(CURDIR)/Tests/fuzz/fuzz_abi.c \
-		-L$(BUILD)/stage-asan/lib -Wl,-rpath,$(BUILD)/stage-asan/lib -lswiftpoll
+		-L$(BUILD)/stage-fuzz/lib -Wl,-rpath,$(BUILD)/stage-fuzz/lib -lswiftpoll
 
 # New inputs go to build/fuzz/corpus; the committed seeds in Tests/fuzz/corpus are read only.
 # A crash leaves build/fuzz/crash-* (replay: build/fuzz/fuzz_abi build/fuzz/crash-...).
