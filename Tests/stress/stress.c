@@ -5,8 +5,10 @@
  *   - worker threads create pipes / eventfds / socketpairs, register them
  *     (edge, level or oneshot), make them ready, reregister, deregister and
  *     close them, through the poll's registry and through clones;
- *   - waker threads call swiftpoll_waker_wake and then wait until the waiting
- *     thread has reported the waker's token.
+ *   - waker threads call swiftpoll_waker_wake together, in rounds, and then
+ *     wait until the waiting thread has reported the waker's token;
+ *   - a prober thread calls swiftpoll_poll_wait on the same poll with timeout 0
+ *     (-EBUSY while the first thread waits; its events are checked too).
  *
  * What must hold (each is a failure with a message and exit status 1):
  *   - no lost wake: after every wake, a wait that returned after the wake
@@ -74,7 +76,9 @@ static _Atomic uint64_t g_events, g_wake_events, g_slot_events;
 static _Atomic uint32_t g_issued[MAX_WORKERS * SLOTS_PER_WORKER];
 static _Atomic uint64_t g_dead[MAX_WORKERS * SLOTS_PER_WORKER];
 /* Counters for the summary. */
-static _Atomic uint64_t g_ops, g_wakes, g_clones, g_private_polls;
+static _Atomic uint64_t g_ops, g_wakes, g_clones, g_private_polls, g_busy, g_rounds;
+static pthread_barrier_t g_round_barrier;
+static int g_round_stop;
 static _Atomic int g_checks_passed;
 
 static uint64_t token_of(int slot, uint32_t gen) { return ((uint64_t)slot << 32) | gen; }
@@ -121,6 +125,27 @@ static void check_event(const swiftpoll_event *e, uint64_t wait_index) {
     atomic_fetch_add(&g_slot_events, 1);
 }
 
+/* One wait and the bookkeeping of its events.  Returns the wait's result. */
+static int wait_once(swiftpoll_event *ev, size_t cap, int64_t timeout_ns) {
+    uint64_t start = atomic_fetch_add(&g_wait_starts, 1) + 1;
+    int n = swiftpoll_poll_wait(g_poll, ev, cap, timeout_ns);
+    uint64_t r = atomic_fetch_add(&g_returned, 1) + 1;
+    if (n == -EBUSY) return n;
+    if (n < 0) REL_FAIL("swiftpoll_poll_wait returned %d (%s)", n, swiftpoll_strerror(n));
+    if ((size_t)n > cap) REL_FAIL("swiftpoll_poll_wait returned %d > capacity %zu", n, cap);
+    int woke = 0;
+    for (int i = 0; i < n; i++) {
+        check_event(&ev[i], start);
+        if (ev[i].token == WAKE_TOKEN) woke = 1;
+    }
+    atomic_fetch_add(&g_events, (uint64_t)n);
+    if (woke) {
+        uint64_t c = atomic_load(&g_covered);
+        while (c < r && !atomic_compare_exchange_weak(&g_covered, &c, r)) {}
+    }
+    return n;
+}
+
 static void *waiter_main(void *arg) {
     (void)arg;
     static const size_t caps[] = {1, 2, 3, 64};
@@ -128,31 +153,42 @@ static void *waiter_main(void *arg) {
     uint64_t seed = 0x9e3779b97f4a7c15u;
     while (!atomic_load(&g_stop_waiter)) {
         size_t cap = caps[xorshift(&seed) % 4];
-        uint64_t start = atomic_fetch_add(&g_wait_starts, 1) + 1;
-        int n = swiftpoll_poll_wait(g_poll, ev, cap, 20 * 1000 * 1000);
-        uint64_t r = atomic_fetch_add(&g_returned, 1) + 1;
-        if (n < 0) REL_FAIL("swiftpoll_poll_wait returned %d (%s)", n, swiftpoll_strerror(n));
-        if ((size_t)n > cap) REL_FAIL("swiftpoll_poll_wait returned %d > capacity %zu", n, cap);
-        int woke = 0;
-        for (int i = 0; i < n; i++) {
-            check_event(&ev[i], start);
-            if (ev[i].token == WAKE_TOKEN) woke = 1;
-        }
-        atomic_fetch_add(&g_events, (uint64_t)n);
-        if (woke) {
-            uint64_t c = atomic_load(&g_covered);
-            while (c < r && !atomic_compare_exchange_weak(&g_covered, &c, r)) {}
-        }
+        if (wait_once(ev, cap, 20 * 1000 * 1000) == -EBUSY) atomic_fetch_add(&g_busy, 1);
+    }
+    return NULL;
+}
+
+/* A second thread waiting on the same poll with timeout 0: ABI.md says it gets
+ * -EBUSY while the first waits; when it gets in, its events are checked like
+ * the first thread's. */
+static void *prober_main(void *arg) {
+    (void)arg;
+    swiftpoll_event ev[8];
+    struct timespec pause = {0, 50 * 1000};
+    while (!atomic_load(&g_stop)) {
+        if (wait_once(ev, 8, 0) == -EBUSY) atomic_fetch_add(&g_busy, 1);
+        nanosleep(&pause, NULL);
     }
     return NULL;
 }
 
 /* ----------------------------------------------------------------- wakers */
 
+/* Wakes come in rounds: all waker threads pass a barrier and wake at once (the
+ * wakes race with each other and with the wait returning), then each waits
+ * until a wait that returned after its own wake began has reported the waker.
+ * The last wake of a round has no later wake to hide behind, so a wake the
+ * library drops is seen as a timeout. */
 static void *waker_main(void *arg) {
     (void)arg;
     struct timespec pause = {0, 20 * 1000};
-    while (!atomic_load(&g_stop)) {
+    for (;;) {
+        if (pthread_barrier_wait(&g_round_barrier) == PTHREAD_BARRIER_SERIAL_THREAD) {
+            g_round_stop = atomic_load(&g_stop);
+            atomic_fetch_add(&g_rounds, 1);
+        }
+        pthread_barrier_wait(&g_round_barrier);
+        if (g_round_stop) break;
         uint64_t before = atomic_load(&g_returned);
         REL_EXPECT_RC(swiftpoll_waker_wake(g_waker), 0);
         atomic_fetch_add(&g_wakes, 1);
@@ -372,8 +408,10 @@ int main(void) {
     REL_CHECK(g_reg != NULL);
     REL_EXPECT_RC(swiftpoll_waker_new(g_reg, WAKE_TOKEN, &g_waker), 0);
 
-    pthread_t waiter, workers[MAX_WORKERS], wakers[MAX_WAKERS];
+    pthread_t waiter, prober, workers[MAX_WORKERS], wakers[MAX_WAKERS];
+    pthread_barrier_init(&g_round_barrier, NULL, (unsigned)g_wakers);
     pthread_create(&waiter, NULL, waiter_main, NULL);
+    pthread_create(&prober, NULL, prober_main, NULL);
     for (int i = 0; i < g_workers; i++)
         pthread_create(&workers[i], NULL, worker_main, (void *)(intptr_t)i);
     for (int i = 0; i < g_wakers; i++) pthread_create(&wakers[i], NULL, waker_main, NULL);
@@ -389,6 +427,8 @@ int main(void) {
     atomic_store(&g_stop, 1);
     for (int i = 0; i < g_wakers; i++) pthread_join(wakers[i], NULL);
     for (int i = 0; i < g_workers; i++) pthread_join(workers[i], NULL);
+    pthread_join(prober, NULL);
+    pthread_barrier_destroy(&g_round_barrier);
     passed("no lost wake (every wake followed by a waker event)");
 
     /* Quiesced: one more wake must come out of the next wait. */
@@ -427,10 +467,11 @@ int main(void) {
                      rss_warm, rss_end, rss_growth_limit);
         passed("no memory growth");
     }
-    printf("stress: %llu worker ops, %llu wakes, %llu waits, %llu events (%llu waker, %llu fd), "
-           "%llu clones, %llu private polls, RSS %ld -> %ld KiB\n",
-           (unsigned long long)g_ops, (unsigned long long)g_wakes,
-           (unsigned long long)g_returned, (unsigned long long)g_events,
+    printf("stress: %llu worker ops, %llu wakes in %llu rounds, %llu waits (%llu -EBUSY), "
+           "%llu events (%llu waker, %llu fd), %llu clones, %llu private polls, RSS %ld -> %ld KiB\n",
+           (unsigned long long)g_ops, (unsigned long long)g_wakes, (unsigned long long)g_rounds,
+           (unsigned long long)g_returned, (unsigned long long)g_busy,
+           (unsigned long long)g_events,
            (unsigned long long)g_wake_events, (unsigned long long)g_slot_events,
            (unsigned long long)g_clones, (unsigned long long)g_private_polls, rss_warm, rss_end);
     if (g_wakes < 10 || g_slot_events < 10) REL_FAIL("too little work done to mean anything");
