@@ -11,7 +11,6 @@ public enum Timeout {
         guard let duration else { return infinite }
         let (seconds, attoseconds) = duration.components
         if seconds < 0 || (seconds == 0 && attoseconds <= 0) { return 0 }
-        if seconds >= Int64.max / 1_000_000_000 { return Int64.max }
         let nanos = attoseconds / 1_000_000_000 + (attoseconds % 1_000_000_000 > 0 ? 1 : 0)
         let total = seconds.multipliedReportingOverflow(by: 1_000_000_000)
         let sum = total.partialValue.addingReportingOverflow(nanos)
