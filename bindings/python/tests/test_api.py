@@ -216,6 +216,7 @@ def test_event_is_a_readable_tuple(poll, events, pipe):
     with pytest.raises(IndexError):
         events[1]
     assert list(events.raw_tuples()) == [(3, 1, raw)]
+    assert list(events.pairs()) == [(3, 1)]
     assert "Events(capacity=64, len=1)" == repr(events)
     events.clear()
     assert len(events) == 0 and list(events) == []
@@ -415,3 +416,23 @@ def test_same_events_with_two_polls(pipe):
             assert p2.poll(ev, 1.0) == 1 and ev[0].token == 2
             other = Events(2)
             assert p1.poll(other, 1.0) == 1 and other[0].token == 1
+
+
+def test_bulk_decoders_agree(poll):
+    pipes = [os.pipe() for _ in range(37)]
+    try:
+        for i, (r, w) in enumerate(pipes):
+            poll.registry.register(r, 2**40 + i, R | W * (i % 2) | Interest.LEVEL)
+            os.write(w, b"x")
+        for cap in (1, 5, 64):
+            ev = Events(cap)
+            n = poll.poll(ev, 1.0)
+            assert n == min(cap, 37) == len(ev)
+            full = list(ev)
+            assert [tuple(e) for e in full] == list(ev.raw_tuples())
+            assert [(e.token, e.flags) for e in full] == list(ev.pairs())
+            assert [ev[i] for i in range(n)] == full
+    finally:
+        for r, w in pipes:
+            os.close(r)
+            os.close(w)

@@ -23,7 +23,7 @@ import os
 import struct
 import time
 from functools import partial
-from typing import Any, Iterator, List, NamedTuple, Optional, Union
+from typing import Any, Iterator, List, NamedTuple, Optional, Tuple, Union
 
 from . import _lib
 
@@ -37,8 +37,11 @@ _EINTR = _errno.EINTR
 _TOKEN_MAX = (1 << 64) - 1
 _INT_MAX = (1 << 31) - 1
 _NS_MAX = (1 << 63) - 1
+_NS_MAX_F = 9.2e18  # below 2**63 - 1, as a float (cheap to compare)
 _EVENT_SIZE = 16
-_unpack = struct.Struct("=QII").iter_unpack
+_EVENT_STRUCT = struct.Struct("=QII")
+_unpack = _EVENT_STRUCT.iter_unpack
+_unpack_one = _EVENT_STRUCT.unpack_from
 
 FileLike = Union[int, Any]  # an int fd or an object with fileno()
 
@@ -138,6 +141,16 @@ def _timeout_ns(timeout: Optional[float]) -> int:
     positive timeout never becomes a busy loop."""
     if timeout is None:
         return -1
+    tp = type(timeout)
+    if tp is float or tp is int:  # the fast path: no isinstance, no math.ceil
+        if timeout > 0:
+            ns = timeout * 1e9
+            if ns < _NS_MAX_F:
+                i = int(ns)
+                return i if i == ns else i + 1  # ceil, and >= 1
+            return -1  # longer than 292 years: forever
+        if timeout == 0:
+            return 0
     if isinstance(timeout, bool) or not isinstance(timeout, (int, float)):
         try:
             timeout = float(timeout.__float__())  # numbers.Real, Decimal, Fraction ...
@@ -150,8 +163,8 @@ def _timeout_ns(timeout: Optional[float]) -> int:
     if timeout == 0:
         return 0
     ns = timeout * 1e9
-    if ns >= _NS_MAX:
-        return -1  # longer than 292 years: forever
+    if ns >= _NS_MAX_F:
+        return -1
     return max(1, math.ceil(ns))
 
 
@@ -288,7 +301,7 @@ class Events:
     their number.  The contents are replaced by the next poll.
     """
 
-    __slots__ = ("_capacity", "_buf", "_cbuf", "_addr", "_mv", "_n", "__weakref__")
+    __slots__ = ("_capacity", "_buf", "_cbuf", "_addr", "_mv", "_q", "_i", "_n", "__weakref__")
 
     def __init__(self, capacity: int) -> None:
         if not isinstance(capacity, int) or isinstance(capacity, bool):
@@ -302,6 +315,8 @@ class Events:
         self._cbuf = (ctypes.c_char * len(self._buf)).from_buffer(self._buf)
         self._addr = ctypes.addressof(self._cbuf)
         self._mv = memoryview(self._buf)
+        self._q = self._mv.cast("Q")  # tokens at even indices
+        self._i = self._mv.cast("I")  # flags at 2, 6, 10 ...; raw at 3, 7, 11 ...
         self._n = 0
 
     @property
@@ -321,7 +336,10 @@ class Events:
         self._n = 0
 
     def __iter__(self) -> Iterator[Event]:
-        return map(_make_event, _unpack(self._mv[: self._n * _EVENT_SIZE]))
+        n = self._n
+        if n == 1:  # the common case of a busy loop: skip the slice and iterator
+            return iter((_make_event(_unpack_one(self._buf)),))
+        return map(_make_event, _unpack(self._mv[: n * _EVENT_SIZE]))
 
     def __getitem__(self, i: int) -> Event:
         n = self._n
@@ -332,6 +350,15 @@ class Events:
         if not 0 <= i < n:
             raise IndexError("event index out of range")
         return _make_event(struct.unpack_from("=QII", self._buf, i * _EVENT_SIZE))
+
+    def pairs(self) -> "Iterator[Tuple[int, int]]":
+        """The last poll's events as ``(token, flags)`` tuples: the fastest
+        way to read them (no Event objects; ``flags`` holds the EVENT_* bits)."""
+        n = self._n
+        if n == 1:
+            t = _unpack_one(self._buf)
+            return iter(((t[0], t[1]),))
+        return zip(self._q[0 : 2 * n : 2].tolist(), self._i[2 : 4 * n : 4].tolist())
 
     def raw_tuples(self) -> "Iterator[tuple]":
         """The last poll's events as plain ``(token, flags, raw)`` tuples
@@ -423,13 +450,33 @@ class Poll(_Guarded):
         waiting.  Raises ValueError if the poll is (or gets) closed, and
         OSError(EBUSY) if another thread is waiting on this poll.
         """
-        if timeout is None:
-            ns = -1
-        else:
-            ns = _timeout_ns(timeout)
-        return self._wait(events, ns)
+        # _wait inlined: this is the hot path (one Python frame less)
+        b = self._bound
+        if b.events is not events:
+            b = self._bind(events)
+        ns = -1 if timeout is None else _timeout_ns(timeout)
+        events._n = 0
+        users = self._users
+        users.append(None)
+        try:
+            if self._closed:
+                raise ValueError("I/O operation on closed Poll")
+            if ns != b.ns:
+                b.args.timeout_ns = b.ns = ns
+            n = _wait_args_fn(b.ref)
+            if n < 0:
+                n = self._retry(b, n, ns)
+            if self._closed:
+                raise ValueError("Poll was closed while waiting")
+            events._n = n
+            return n
+        finally:
+            users.pop()
+            if self._closed and not users:
+                self._destroy()
 
     def _wait(self, events: Events, ns: int) -> int:
+        """poll() with the timeout already in ns (for SwiftPollSelector)."""
         b = self._bound
         if b.events is not events:
             b = self._bind(events)

@@ -15,9 +15,7 @@ follows CPython's ``_PollLikeSelector``/``EpollSelector``, and CPython's own
 
 from __future__ import annotations
 
-import math
 import selectors as _selectors
-import struct
 from typing import Any, List, Optional, Tuple
 
 from . import _core
@@ -30,8 +28,9 @@ EVENT_WRITE = _selectors.EVENT_WRITE
 
 _L = _core._L
 _LEVEL = 0x100
-_unpack = struct.Struct("=QII").iter_unpack
-_NS_MAX = (1 << 63) - 1
+_unpack = _core._unpack
+_unpack_one = _core._unpack_one
+_wait_args_fn = _core._wait_args_fn
 _INITIAL_CAPACITY = 64
 
 
@@ -134,21 +133,51 @@ class SwiftPollSelector(_selectors._BaseSelectorImpl):  # type: ignore[name-defi
             ns = 0
         else:
             ns = timeout * 1e9
-            ns = -1 if ns >= _NS_MAX else max(1, math.ceil(ns))
-        events = self._events
+            if ns < 9.2e18:
+                i = int(ns)
+                ns = i if i == ns else i + 1  # ceil, >= 1: never a busy loop
+            else:
+                ns = -1
         fd_to_key = self._fd_to_key
+        events = self._events
         if len(fd_to_key) > events._capacity:
             cap = events._capacity
             while cap < len(fd_to_key):
                 cap *= 2
             events = self._events = Events(cap)
         ready = []
+        # Poll._wait inlined (the hot path of every asyncio loop iteration)
+        poll = self._poll
+        b = poll._bound
+        if b.events is not events:
+            b = poll._bind(events)
+        users = poll._users
+        users.append(None)
         try:
-            n = self._poll._wait(events, ns)
-        except InterruptedError:
-            return ready
+            if poll._closed:
+                raise ValueError("I/O operation on closed selector")
+            if ns != b.ns:
+                b.args.timeout_ns = b.ns = ns
+            n = _wait_args_fn(b.ref)
+            if n < 0:
+                try:
+                    n = poll._retry(b, n, ns)  # PEP 475
+                except InterruptedError:  # pragma: no cover - retried inside
+                    return ready
+            if poll._closed:
+                raise ValueError("selector closed while waiting")
+        finally:
+            users.pop()
+            if poll._closed and not users:
+                poll._destroy()
         if n:
             masks = _MASKS
+            if n == 1:
+                fd, flags, _raw = _unpack_one(events._buf)
+                key = fd_to_key.get(fd)
+                if key:
+                    ready.append((key, masks[flags & 63] & key.events))
+                return ready
             for fd, flags, _raw in _unpack(events._mv[: n * 16]):
                 key = fd_to_key.get(fd)
                 if key:

@@ -1,0 +1,401 @@
+#!/usr/bin/env python3
+"""Python benchmarks: swiftpoll side by side with select.epoll, selectors.EpollSelector
+and the default asyncio loop, in one run.
+
+    make bench-python                      # writes docs/BENCHMARKS-python.md
+    SWIFTPOLL_LIBRARY=build/lib/libswiftpoll.so.0.1.0 PYTHONPATH=bindings/python/src \
+        python3 bench/python/run.py [--rounds 7] [--quick] [--out FILE]
+
+Workloads (each implementation does the same system calls):
+  ring      one byte hops over 64 pipes; one event per wait (blocking waits)
+  burst     4,096 pipes ready at once (level-triggered), capacity 1,024 per wait
+  sel-ring  the ring through selectors: SwiftPollSelector vs EpollSelector
+  sel-burst the burst through selectors (every select returns all 4,096)
+  echo      asyncio echo over loopback TCP, 8 connections x small messages,
+            SelectorEventLoop(SwiftPollSelector) vs the default loop
+
+Rounds are interleaved (A B A B ...) so drift hits both alike; the table shows
+the median rate of each and the ratio of the medians.
+"""
+
+import argparse
+import asyncio
+import gc
+import os
+import platform
+import select
+import selectors
+import statistics
+import sys
+import time
+
+import swiftpoll
+from swiftpoll import Events, Interest, Poll
+from swiftpoll.selectors import SwiftPollSelector
+
+RING_PIPES = 64
+BURST_PIPES = 4096
+BURST_CAP = 1024
+
+
+# --------------------------------------------------------------------- ring
+def make_ring():
+    pipes = [os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC) for _ in range(RING_PIPES)]
+    return pipes
+
+
+def close_pipes(pipes):
+    for r, w in pipes:
+        os.close(r)
+        os.close(w)
+
+
+def ring_epoll(hops):
+    pipes = make_ring()
+    nxt = {r: pipes[(i + 1) % RING_PIPES][1] for i, (r, _) in enumerate(pipes)}
+    ep = select.epoll()
+    for r, _ in pipes:
+        ep.register(r, select.EPOLLIN | select.EPOLLET)
+    read, write = os.read, os.write
+    poll = ep.poll
+    write(pipes[0][1], b"x")
+    t0 = time.perf_counter()
+    done = 0
+    while done < hops:
+        for fd, _ev in poll(-1, 64):
+            read(fd, 1)
+            write(nxt[fd], b"x")
+            done += 1
+    dt = time.perf_counter() - t0
+    ep.close()
+    close_pipes(pipes)
+    return hops / dt
+
+
+def ring_swiftpoll(hops):
+    pipes = make_ring()
+    nxt = {r: pipes[(i + 1) % RING_PIPES][1] for i, (r, _) in enumerate(pipes)}
+    p = Poll()
+    reg = p.registry
+    for r, _ in pipes:
+        reg.register(r, r, Interest.READABLE)
+    events = Events(64)
+    read, write = os.read, os.write
+    poll = p.poll
+    write(pipes[0][1], b"x")
+    t0 = time.perf_counter()
+    done = 0
+    while done < hops:
+        poll(events)
+        for ev in events:
+            fd = ev.token
+            read(fd, 1)
+            write(nxt[fd], b"x")
+            done += 1
+    dt = time.perf_counter() - t0
+    p.close()
+    close_pipes(pipes)
+    return hops / dt
+
+
+def ring_swiftpoll_raw(hops):
+    pipes = make_ring()
+    nxt = {r: pipes[(i + 1) % RING_PIPES][1] for i, (r, _) in enumerate(pipes)}
+    p = Poll()
+    reg = p.registry
+    for r, _ in pipes:
+        reg.register(r, r, Interest.READABLE)
+    events = Events(64)
+    read, write = os.read, os.write
+    poll = p.poll
+    raw = events.raw_tuples
+    write(pipes[0][1], b"x")
+    t0 = time.perf_counter()
+    done = 0
+    while done < hops:
+        poll(events)
+        for fd, _flags, _raw in raw():
+            read(fd, 1)
+            write(nxt[fd], b"x")
+            done += 1
+    dt = time.perf_counter() - t0
+    p.close()
+    close_pipes(pipes)
+    return hops / dt
+
+
+# -------------------------------------------------------------------- burst
+def make_burst():
+    pipes = [os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC) for _ in range(BURST_PIPES)]
+    for _, w in pipes:
+        os.write(w, b"x")
+    return pipes
+
+
+def burst_epoll(waits):
+    pipes = make_burst()
+    ep = select.epoll()
+    for r, _ in pipes:
+        ep.register(r, select.EPOLLIN)
+    poll = ep.poll
+    seen = 0
+    t0 = time.perf_counter()
+    for _ in range(waits):
+        for fd, ev in poll(0, BURST_CAP):
+            seen += 1
+    dt = time.perf_counter() - t0
+    assert seen == waits * BURST_CAP
+    ep.close()
+    close_pipes(pipes)
+    return seen / dt
+
+
+def burst_swiftpoll(waits):
+    pipes = make_burst()
+    p = Poll()
+    reg = p.registry
+    for r, _ in pipes:
+        reg.register(r, r, Interest.READABLE | Interest.LEVEL)
+    events = Events(BURST_CAP)
+    poll = p.poll
+    seen = 0
+    t0 = time.perf_counter()
+    for _ in range(waits):
+        poll(events, 0)
+        for ev in events:
+            seen += 1
+    dt = time.perf_counter() - t0
+    assert seen == waits * BURST_CAP
+    p.close()
+    close_pipes(pipes)
+    return seen / dt
+
+
+def burst_swiftpoll_raw(waits):
+    pipes = make_burst()
+    p = Poll()
+    reg = p.registry
+    for r, _ in pipes:
+        reg.register(r, r, Interest.READABLE | Interest.LEVEL)
+    events = Events(BURST_CAP)
+    poll = p.poll
+    raw = events.raw_tuples
+    seen = 0
+    t0 = time.perf_counter()
+    for _ in range(waits):
+        poll(events, 0)
+        for tok, flags, _r in raw():
+            seen += 1
+    dt = time.perf_counter() - t0
+    assert seen == waits * BURST_CAP
+    p.close()
+    close_pipes(pipes)
+    return seen / dt
+
+
+# ---------------------------------------------------------------- selectors
+def sel_ring(cls, hops):
+    pipes = make_ring()
+    sel = cls()
+    for i, (r, _) in enumerate(pipes):
+        sel.register(r, selectors.EVENT_READ, pipes[(i + 1) % RING_PIPES][1])
+    read, write = os.read, os.write
+    select_ = sel.select
+    write(pipes[0][1], b"x")
+    t0 = time.perf_counter()
+    done = 0
+    while done < hops:
+        for key, _mask in select_():
+            read(key.fd, 1)
+            write(key.data, b"x")
+            done += 1
+    dt = time.perf_counter() - t0
+    sel.close()
+    close_pipes(pipes)
+    return hops / dt
+
+
+def sel_burst(cls, waits):
+    pipes = make_burst()
+    sel = cls()
+    for r, _ in pipes:
+        sel.register(r, selectors.EVENT_READ)
+    select_ = sel.select
+    seen = 0
+    t0 = time.perf_counter()
+    for _ in range(waits):
+        for key, mask in select_(0):
+            seen += 1
+    dt = time.perf_counter() - t0
+    assert seen == waits * BURST_PIPES
+    sel.close()
+    close_pipes(pipes)
+    return seen / dt
+
+
+# -------------------------------------------------------------- asyncio echo
+class _EchoServer(asyncio.Protocol):
+    def connection_made(self, transport):
+        self.t = transport
+
+    def data_received(self, data):
+        self.t.write(data)
+
+
+class _EchoClient(asyncio.Protocol):
+    def __init__(self, n, done):
+        self.n = n
+        self.done = done
+        self.msg = b"m" * 64
+
+    def connection_made(self, transport):
+        self.t = transport
+        self.buf = 0
+        transport.write(self.msg)
+
+    def data_received(self, data):
+        self.buf += len(data)
+        while self.buf >= 64:
+            self.buf -= 64
+            self.n -= 1
+            if self.n == 0:
+                self.done.set_result(None)
+                return
+            self.t.write(self.msg)
+
+
+def echo(loop_factory, msgs, conns=8):
+    loop = loop_factory()
+
+    async def main():
+        server = await loop.create_server(_EchoServer, "127.0.0.1", 0)
+        port = server.sockets[0].getsockname()[1]
+        dones = []
+        transports = []
+        for _ in range(conns):
+            done = loop.create_future()
+            t, _ = await loop.create_connection(lambda d=done: _EchoClient(msgs // conns, d),
+                                                "127.0.0.1", port)
+            dones.append(done)
+            transports.append(t)
+        t0 = time.perf_counter()
+        await asyncio.gather(*dones)
+        dt = time.perf_counter() - t0
+        for t in transports:
+            t.close()
+        server.close()
+        await server.wait_closed()
+        return (msgs // conns) * conns / dt
+
+    try:
+        return loop.run_until_complete(main())
+    finally:
+        loop.close()
+
+
+def default_loop():
+    return asyncio.SelectorEventLoop(selectors.DefaultSelector())
+
+
+def swift_loop():
+    return asyncio.SelectorEventLoop(SwiftPollSelector())
+
+
+# ------------------------------------------------------------------- driver
+def workloads(scale):
+    hops = int(200_000 * scale)
+    waits = int(2_000 * scale)
+    sel_waits = int(300 * scale)
+    msgs = int(40_000 * scale)
+    return [
+        ("ring", "hops/s", hops, [
+            ("select.epoll", ring_epoll),
+            ("swiftpoll", ring_swiftpoll),
+            ("swiftpoll raw_tuples", ring_swiftpoll_raw),
+        ], "ring >= 0.9x select.epoll"),
+        ("burst", "events/s", waits, [
+            ("select.epoll", burst_epoll),
+            ("swiftpoll", burst_swiftpoll),
+            ("swiftpoll raw_tuples", burst_swiftpoll_raw),
+        ], "burst >= 1.0x select.epoll"),
+        ("sel-ring", "hops/s", hops, [
+            ("EpollSelector", lambda n: sel_ring(selectors.EpollSelector, n)),
+            ("SwiftPollSelector", lambda n: sel_ring(SwiftPollSelector, n)),
+        ], ">= 1.0x EpollSelector"),
+        ("sel-burst", "events/s", sel_waits, [
+            ("EpollSelector", lambda n: sel_burst(selectors.EpollSelector, n)),
+            ("SwiftPollSelector", lambda n: sel_burst(SwiftPollSelector, n)),
+        ], ">= 1.0x EpollSelector"),
+        ("echo", "msgs/s", msgs, [
+            ("default loop (EpollSelector)", lambda n: echo(default_loop, n)),
+            ("swiftpoll loop", lambda n: echo(swift_loop, n)),
+        ], ">= 0.95x default loop"),
+    ]
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--rounds", type=int, default=7)
+    ap.add_argument("--scale", type=float, default=1.0)
+    ap.add_argument("--quick", action="store_true", help="3 rounds at a tenth of the counts")
+    ap.add_argument("--only", default="", help="comma-separated workload names")
+    ap.add_argument("--out", default="", help="write a Markdown report here")
+    args = ap.parse_args()
+    if args.quick:
+        args.rounds, args.scale = 3, 0.1
+    only = set(filter(None, args.only.split(",")))
+
+    rows = []
+    for name, unit, n, impls, target in workloads(args.scale):
+        if only and name not in only:
+            continue
+        rates = {label: [] for label, _ in impls}
+        for fn_label, fn in impls:  # warm-up
+            fn(max(1, n // 20))
+        for rnd in range(args.rounds):
+            order = impls if rnd % 2 == 0 else impls[::-1]
+            for label, fn in order:
+                gc.collect()
+                rates[label].append(fn(n))
+        base_label = impls[0][0]
+        base = statistics.median(rates[base_label])
+        for label, _ in impls:
+            med = statistics.median(rates[label])
+            spread = (max(rates[label]) - min(rates[label])) / med * 100
+            ratio = med / base
+            rows.append((name, label, med, unit, spread, ratio, target if label != base_label else ""))
+            print("%-10s %-30s %12.0f %-9s +-%4.1f%%  %5.2fx" % (name, label, med, unit, spread / 2, ratio),
+                  flush=True)
+
+    if args.out:
+        write_report(args, rows)
+
+
+def write_report(args, rows):
+    cmd = "make bench-python" if not args.quick else "make bench-python-quick"
+    lines = [
+        "# Python benchmarks",
+        "",
+        "Produced by `%s` (`bench/python/run.py --rounds %d --scale %g`)." % (cmd, args.rounds, args.scale),
+        "Median of %d interleaved rounds per implementation; ratio = median rate / median rate"
+        " of the first row of the workload (the standard-library baseline). Higher is better."
+        % args.rounds,
+        "",
+        "Machine: %s, %s, Python %s, kernel %s, libswiftpoll %s (%s)." % (
+            platform.machine(), "%d cores" % os.cpu_count(), platform.python_version(),
+            platform.release(), swiftpoll.library_version(), os.path.basename(swiftpoll.lib_path)),
+        "",
+        "| workload | implementation | median rate | spread | ratio | target |",
+        "|---|---|---:|---:|---:|---|",
+    ]
+    for name, label, med, unit, spread, ratio, target in rows:
+        lines.append("| %s | %s | %s %s | %.1f%% | %.2fx | %s |" % (
+            name, label, "{:,.0f}".format(med), unit, spread, ratio, target))
+    lines += ["", "Workloads: see the docstring of bench/python/run.py.", ""]
+    with open(args.out, "w") as f:
+        f.write("\n".join(lines))
+    print("wrote", args.out)
+
+
+if __name__ == "__main__":
+    main()
