@@ -152,9 +152,10 @@ if ! skipped artifact; then
     bad_needed=$(echo "$needed" | tr ' ' '\n' | grep -v -E '^(libc\.so\.6|ld-linux-x86-64\.so\.2|ld-linux-aarch64\.so\.1|)$' | tr '\n' ' ')
     if [ -z "${bad_needed// /}" ]; then pass "NEEDED libc only ($needed)"; else fail "NEEDED libc only" "also: $bad_needed"; fi
 
-    # exported symbols: exactly the header's functions, each versioned SWIFTPOLL_0
-    syms=$(readelf -W --dyn-syms "$LIB" | awk 'NR>3 && $7 != "UND" && $8 != "" {print $4, $7, $8}')
-    exported=$(echo "$syms" | awk '$1 != "OBJECT" || $2 != "ABS" {print $3}' | grep -v '^SWIFTPOLL_0$' | sort)
+    # exported symbols (GLOBAL/WEAK, defined): exactly the header's functions,
+    # each versioned SWIFTPOLL_0 (the version node's own ABS symbol aside)
+    syms=$(readelf -W --dyn-syms "$LIB" | awk 'NR>3 && $7 != "UND" && $8 != "" {print $4, $5, $7, $8}')
+    exported=$(echo "$syms" | awk '($2 == "GLOBAL" || $2 == "WEAK") && !($1 == "OBJECT" && $3 == "ABS") {print $4}' | sort)
     header_fns=$(header_functions)
     bad=$(echo "$exported" | grep -v -E '^swiftpoll_[a-z0-9_]+@@?SWIFTPOLL_0$' | tr '\n' ' ')
     if [ -z "${bad// /}" ]; then pass "only swiftpoll_* exported, each @SWIFTPOLL_0 ($(echo "$exported" | wc -l) symbols)"
@@ -164,7 +165,13 @@ if ! skipped artifact; then
     not_declared=$(comm -13 <(echo "$header_fns") <(echo "$names") | tr '\n' ' ')
     if [ -z "${not_exported// /}" ] && [ -z "${not_declared// /}" ]; then pass "exports = header functions ($(echo "$header_fns" | wc -l))"
     else fail "exports = header functions" "declared, not exported: [$not_exported]; exported, not declared: [$not_declared]"; fi
-    funcs_not_func=$(echo "$syms" | awk '$3 ~ /^swiftpoll_/ && $1 != "FUNC" {print $3}' | tr '\n' ' ')
+    # what users see with nm -D --defined-only: swiftpoll_* and the version
+    # node only -- no mangled Swift names, not even LOCAL ones (GNU ld keeps
+    # LOCAL entries in .dynsym for GOT relocations against protected symbols)
+    nm_other=$(nm -D --defined-only "$LIB" | awk '{print $3}' | grep -v -E '^(swiftpoll_[a-z0-9_]+(@@?SWIFTPOLL_0)?|SWIFTPOLL_0)$' | tr '\n' ' ')
+    if [ -z "${nm_other// /}" ]; then pass "nm -D --defined-only: swiftpoll_* only"
+    else fail "nm -D --defined-only: swiftpoll_* only" "also lists: $nm_other($(readelf -W --dyn-syms "$LIB" | awk '$5 == "LOCAL" && $8 != "" {print $8 "=" $5 "/" $6}' | tr '\n' ' '))"; fi
+    funcs_not_func=$(echo "$syms" | awk '$4 ~ /^swiftpoll_/ && $1 != "FUNC" {print $4}' | tr '\n' ' ')
     if [ -z "${funcs_not_func// /}" ]; then pass "every export is a FUNC"; else fail "every export is a FUNC" "$funcs_not_func"; fi
     # nothing needed from a Swift runtime
     swift_und=$(readelf -W --dyn-syms "$LIB" | awk '$7 == "UND" {print $8}' | grep -E '^(swift_|\$s|_swift|\$e)' | tr '\n' ' ')
