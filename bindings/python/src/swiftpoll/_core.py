@@ -294,6 +294,26 @@ class Event(NamedTuple):
 _make_event = partial(tuple.__new__, Event)
 
 
+class _EventCache(dict):
+    """(token, flags, raw) -> Event.  Events are immutable tuples, and a
+    program sees few distinct (token, readiness) combinations (tokens are fd
+    numbers or slab indexes), so reusing them makes decoding a C-level dict
+    lookup instead of a subclass instance per event.  Bounded: cleared when
+    full, so a program with ever-new tokens only pays the miss."""
+
+    __slots__ = ()
+
+    def __missing__(self, key: tuple) -> Event:
+        if len(self) >= _EVENT_CACHE_MAX:
+            self.clear()
+        ev = self[key] = _make_event(key)
+        return ev
+
+
+_EVENT_CACHE_MAX = 16384
+_event_for = _EventCache().__getitem__
+
+
 class Events:
     """A buffer for up to ``capacity`` events, filled by :meth:`Poll.poll`.
 
@@ -338,8 +358,8 @@ class Events:
     def __iter__(self) -> Iterator[Event]:
         n = self._n
         if n == 1:  # the common case of a busy loop: skip the slice and iterator
-            return iter((_make_event(_unpack_one(self._buf)),))
-        return map(_make_event, _unpack(self._mv[: n * _EVENT_SIZE]))
+            return iter((_event_for(_unpack_one(self._buf)),))
+        return map(_event_for, _unpack(self._mv[: n * _EVENT_SIZE]))
 
     def __getitem__(self, i: int) -> Event:
         n = self._n
@@ -349,7 +369,7 @@ class Events:
             i += n
         if not 0 <= i < n:
             raise IndexError("event index out of range")
-        return _make_event(struct.unpack_from("=QII", self._buf, i * _EVENT_SIZE))
+        return _event_for(_unpack_one(self._buf, i * _EVENT_SIZE))
 
     def pairs(self) -> "Iterator[Tuple[int, int]]":
         """The last poll's events as ``(token, flags)`` tuples: the fastest
