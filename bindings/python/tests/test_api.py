@@ -436,3 +436,27 @@ def test_bulk_decoders_agree(poll):
         for r, w in pipes:
             os.close(r)
             os.close(w)
+
+
+def test_event_cache_stays_bounded_and_correct(poll, monkeypatch):
+    from swiftpoll import _core
+    monkeypatch.setattr(_core, "_EVENT_CACHE_MAX", 8)
+    cache = _core._event_for.__self__
+    cache.clear()
+    pipes = [os.pipe() for _ in range(20)]
+    try:
+        for i, (r, w) in enumerate(pipes):
+            poll.registry.register(r, 10**12 + i, R | Interest.LEVEL)
+            os.write(w, b"x")
+        ev = Events(32)
+        for rnd in range(3):
+            assert poll.poll(ev, 1.0) == 20
+            got = sorted(e.token for e in ev)
+            assert got == [10**12 + i for i in range(20)]
+            assert all(e.readable and not e.writable for e in ev)
+            assert len(cache) <= 8
+    finally:
+        cache.clear()
+        for r, w in pipes:
+            os.close(r)
+            os.close(w)
