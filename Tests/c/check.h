@@ -242,11 +242,11 @@ static inline int wait_checked_impl(swiftpoll_poll *p, swiftpoll_event *ev, size
 {
     int n = swiftpoll_poll_wait(p, ev, cap, timeout_ns);
     atomic_fetch_add(&check_count, 1);
-    if (n > (int)cap) {
+    if (n > 0 && (size_t)n > cap) {
         atomic_fetch_add(&check_failures, 1);
         fprintf(stderr, "FAIL %s:%d: wait returned %d > capacity %zu\n", file, line, n, cap);
     }
-    for (int i = 0; i < n && i < (int)cap; i++) {
+    for (int i = 0; i < n && (size_t)i < cap; i++) {
         if (ev[i].flags != expected_flags(ev[i].raw)) {
             atomic_fetch_add(&check_failures, 1);
             fprintf(stderr,

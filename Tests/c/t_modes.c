@@ -6,6 +6,8 @@
  */
 #include "check.h"
 
+#include <sys/mman.h>
+
 static void test_edge(void)
 {
     swiftpoll_poll *p = new_poll();
@@ -222,13 +224,15 @@ static void test_deregister(void)
     swiftpoll_poll_free(p);
 }
 
-/* 1,000 ready fds read with capacity 7: each token exactly once. */
-static void test_capacity(uint32_t mode)
+/* 1,000 ready fds read `cap` at a time (7: many calls; 1024: all at once,
+ * which exercises the in-place widening of 12-byte kernel entries into
+ * 16-byte ABI entries over the whole array): each token exactly once. */
+static void test_capacity(uint32_t mode, int CAP)
 {
-    enum { N = 1000, CAP = 7, CANARY = 4 };
+    enum { N = 1000, MAXCAP = 1024, CANARY = 4 };
     static int fds[N];
     static int seen[N];
-    swiftpoll_event ev[CAP + CANARY];
+    static swiftpoll_event ev[MAXCAP + CANARY];
     raise_nofile(N + 200);
     swiftpoll_poll *p = new_poll();
     swiftpoll_registry *reg = swiftpoll_poll_registry(p);
@@ -248,7 +252,7 @@ static void test_capacity(uint32_t mode)
     int total = 0, calls = 0, bad = 0, canary_hits = 0;
     for (; calls < 10 * N; calls++) {
         memset(ev, 0xab, sizeof ev);
-        int n = wait_checked(p, ev, CAP, 0);
+        int n = wait_checked(p, ev, (size_t)CAP, 0);
         if (n < 0) {
             CHECK_MSG(0, "wait: %d", n);
             break;
@@ -277,12 +281,50 @@ static void test_capacity(uint32_t mode)
         dup += seen[i] > 1;
     }
     CHECK_MSG(missing == 0 && dup == 0 && total == made,
-              "mode 0x%x: %d events for %d fds in %d calls: %d missing, %d duplicated",
-              mode, total, made, calls, missing, dup);
+              "mode 0x%x capacity %d: %d events for %d fds in %d calls: %d missing, %d duplicated",
+              mode, CAP, total, made, calls, missing, dup);
     CHECK_MSG(calls >= (made + CAP - 1) / CAP, "only %d calls", calls);
     for (int i = 0; i < made; i++)
         close(fds[i]);
     swiftpoll_poll_free(p);
+}
+
+/* "A capacity above INT_MAX/12 is treated as INT_MAX/12": give a buffer
+ * that really is that large (reserved, not committed: the kernel writes only
+ * the events it returns), so that a huge capacity is honest. */
+static void test_huge_capacity(void)
+{
+    size_t cap_max = (size_t)INT32_MAX / 12;
+    size_t bytes = (cap_max + 1) * sizeof(swiftpoll_event);
+    swiftpoll_event *big = mmap(NULL, bytes, PROT_READ | PROT_WRITE,
+                                MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (big == MAP_FAILED) {
+        printf("note: no %zu-byte reservation (overcommit off?): huge capacities not tested\n",
+               bytes);
+        return;
+    }
+    swiftpoll_poll *p = new_poll();
+    int efd[3];
+    for (int i = 0; i < 3; i++) {
+        efd[i] = eventfd(1, EFD_CLOEXEC | EFD_NONBLOCK);
+        CHECK_EQ(swiftpoll_registry_register(swiftpoll_poll_registry(p), efd[i], (uint64_t)i + 1,
+                                             SWIFTPOLL_READABLE | SWIFTPOLL_LEVEL), 0);
+    }
+    static const size_t caps[] = { (size_t)INT32_MAX / 12, (size_t)INT32_MAX / 12 + 1,
+                                   (size_t)INT32_MAX, (size_t)INT32_MAX + 1,
+                                   (size_t)UINT32_MAX + 1, SIZE_MAX };
+    for (size_t c = 0; c < sizeof caps / sizeof caps[0]; c++) {
+        int n = wait_checked(p, big, caps[c], 0);
+        CHECK_MSG(n == 3, "capacity %zu: %d (%s)", caps[c], n, err_name(n));
+        uint64_t sum = 0;
+        for (int i = 0; i < n && i < 3; i++)
+            sum += big[i].token;
+        CHECK_MSG(n != 3 || sum == 6, "capacity %zu: tokens wrong", caps[c]);
+    }
+    for (int i = 0; i < 3; i++)
+        close(efd[i]);
+    swiftpoll_poll_free(p);
+    munmap(big, bytes);
 }
 
 int main(void)
@@ -294,8 +336,11 @@ int main(void)
     test_oneshot();
     test_reregister();
     test_deregister();
-    test_capacity(SWIFTPOLL_EDGE);
-    test_capacity(SWIFTPOLL_ONESHOT);
+    test_capacity(SWIFTPOLL_EDGE, 7);
+    test_capacity(SWIFTPOLL_ONESHOT, 7);
+    test_capacity(SWIFTPOLL_EDGE, 1024);
+    test_capacity(SWIFTPOLL_EDGE, 1);
+    test_huge_capacity();
     CHECK_EQ(fd_count(), fds0);
     return check_done("t_modes");
 }
