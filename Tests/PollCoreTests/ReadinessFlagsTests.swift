@@ -237,10 +237,8 @@ struct ReadinessFlagsTests {
         let event = try nextEvent(Token(12), poll)
         #expect(event?.isPriority == true)
         #expect(event?.isReadable == true)
-        #expect(event?.isError == false)
-        #expect(event?.isReadClosed == false)
-        #expect((event?.raw ?? 0) & Bits.PRI != 0)
-        #expect(event?.flags == referenceFlags(event?.raw ?? 0))
+        #expect(event?.flags == [.readable, .priority])
+        #expect(event?.raw == Bits.PRI) // the urgent byte alone is not in-band data
     }
 
     @Test("TCP: urgent data (MSG_OOB) without .priority -> no event; normal data still reported")
@@ -271,5 +269,31 @@ struct ReadinessFlagsTests {
         #expect(event?.isReadClosed == true)
         #expect(event?.isError == false)
         #expect((event?.raw ?? 0) & (Bits.IN | Bits.RDHUP) == Bits.IN | Bits.RDHUP)
+    }
+
+    @Test("TCP: the peer closes (FIN, nothing unread) -> readable + read_closed, no error")
+    func tcpPeerClosed() throws {
+        let poll = try Poll()
+        let pair = try TCPPair()
+        try poll.registry.register(pair.client, token: Token(15), interest: [.readable, .writable])
+        #expect(try nextEvent(Token(15), poll)?.flags == [.writable])
+        pair.closeServer()
+        let event = try nextEvent(Token(15), poll)
+        #expect(event?.flags == [.readable, .writable, .readClosed])
+        #expect(event?.raw == Bits.IN | Bits.OUT | Bits.RDHUP)
+    }
+
+    @Test("TCP: .priority alone sees urgent data; ordinary data gives no event")
+    func tcpPriorityOnly() throws {
+        let poll = try Poll()
+        let pair = try TCPPair()
+        try poll.registry.register(pair.client, token: Token(16), interest: .priority)
+        try writeBytes(pair.server, 3)
+        #expect(try waitEvents(poll, timeout: quietPeriod).isEmpty)
+        var byte: UInt8 = 0x21
+        try check("send(MSG_OOB)", send(pair.server, &byte, 1, Int32(MSG_OOB)))
+        let event = try nextEvent(Token(16), poll)
+        #expect(event?.flags == [.readable, .priority])
+        #expect(event?.raw == Bits.PRI)
     }
 }
