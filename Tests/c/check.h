@@ -75,6 +75,7 @@ static inline const char *err_name(int e)
     case ELOOP: return "ELOOP";
     case ENOSPC: return "ENOSPC";
     case EAGAIN: return "EAGAIN";
+    case ENOSYS: return "ENOSYS";
     default: return "?";
     }
 }

@@ -82,7 +82,7 @@ runprog() {
 }
 
 # ------------------------------------------------------------ test programs
-for t in t_api t_modes t_flags t_threads t_resources; do
+for t in t_api t_modes t_flags t_threads t_resources t_fallback; do
     build "$t" "$HERE/$t.c" && runprog "$t" "$OUT/$t"
 done
 if ! skipped alloc; then
