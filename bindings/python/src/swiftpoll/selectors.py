@@ -29,7 +29,6 @@ EVENT_WRITE = _selectors.EVENT_WRITE
 _L = _core._L
 _LEVEL = 0x100
 _unpack = _core._unpack
-_unpack_one = _core._unpack_one
 _wait_args_fn = _core._wait_args_fn
 _INITIAL_CAPACITY = 64
 
@@ -63,7 +62,17 @@ class SwiftPollSelector(_selectors._BaseSelectorImpl):  # type: ignore[name-defi
     def __init__(self) -> None:
         super().__init__()
         self._poll = Poll()
-        self._events = Events(_INITIAL_CAPACITY)
+        self._users = self._poll._users  # the poll's use count (see swiftpoll._core)
+        self._set_capacity(_INITIAL_CAPACITY)
+
+    def _set_capacity(self, capacity: int) -> None:
+        # select() must see every ready fd at once, as EpollSelector does
+        # (maxevents = number of registrations): grow with the registrations.
+        events = Events(capacity)
+        self._b = self._poll._bind(events)  # wait args for (poll, events), made once
+        self._events = events
+        self._q = events._q
+        self._i = events._i
 
     def fileno(self) -> int:
         """The epoll fd."""
@@ -86,6 +95,9 @@ class SwiftPollSelector(_selectors._BaseSelectorImpl):  # type: ignore[name-defi
         except BaseException:
             super().unregister(fileobj)
             raise
+        cap = self._events._capacity
+        if len(self._fd_to_key) > cap:
+            self._set_capacity(cap * 2)
         return key
 
     def unregister(self, fileobj: Any) -> _selectors.SelectorKey:
@@ -138,20 +150,10 @@ class SwiftPollSelector(_selectors._BaseSelectorImpl):  # type: ignore[name-defi
                 ns = i if i == ns else i + 1  # ceil, >= 1: never a busy loop
             else:
                 ns = -1
-        fd_to_key = self._fd_to_key
-        events = self._events
-        if len(fd_to_key) > events._capacity:
-            cap = events._capacity
-            while cap < len(fd_to_key):
-                cap *= 2
-            events = self._events = Events(cap)
-        ready = []
-        # Poll._wait inlined (the hot path of every asyncio loop iteration)
+        # Poll.poll inlined: this is the hot path of every asyncio iteration
+        b = self._b
         poll = self._poll
-        b = poll._bound
-        if b.events is not events:
-            b = poll._bind(events)
-        users = poll._users
+        users = self._users
         users.append(None)
         try:
             if poll._closed:
@@ -160,25 +162,23 @@ class SwiftPollSelector(_selectors._BaseSelectorImpl):  # type: ignore[name-defi
                 b.args.timeout_ns = b.ns = ns
             n = _wait_args_fn(b.ref)
             if n < 0:
-                try:
-                    n = poll._retry(b, n, ns)  # PEP 475
-                except InterruptedError:  # pragma: no cover - retried inside
-                    return ready
-            if poll._closed:
-                raise ValueError("selector closed while waiting")
+                n = poll._retry(b, n, ns)  # EINTR: PEP 475 retry, others raise
         finally:
             users.pop()
             if poll._closed and not users:
                 poll._destroy()
+        ready = []
         if n:
+            fd_to_key = self._fd_to_key
             masks = _MASKS
             if n == 1:
-                fd, flags, _raw = _unpack_one(events._buf)
-                key = fd_to_key.get(fd)
+                key = fd_to_key.get(self._q[0])
                 if key:
-                    ready.append((key, masks[flags & 63] & key.events))
+                    ready.append((key, masks[self._i[2] & 63] & key.events))
                 return ready
-            for fd, flags, _raw in _unpack(events._mv[: n * 16]):
+            # (a poll closed by another thread meanwhile reports its private
+            # wake-up token, which is no key: ignored, as EpollSelector would)
+            for fd, flags, _raw in _unpack(self._events._mv[: n * 16]):
                 key = fd_to_key.get(fd)
                 if key:
                     ready.append((key, masks[flags & 63] & key.events))
