@@ -382,4 +382,33 @@ struct PollWaitTests {
         try clone.deregister(other)
         try clone.deregister(efd)
     }
+
+    @Test("releasing a Poll, a Registry clone and a Waker closes their descriptors")
+    func releaseClosesDescriptors() throws {
+        // Descriptor numbers are reused by tests running in parallel, so identify the
+        // files by content: the epoll instance by a marker registration, the eventfd by
+        // its eventfd-id (both from /proc/self/fdinfo).
+        let marker = UInt64(0x5ca1_ab1e_0000_0000) | UInt64(UInt32.random(in: 0...UInt32.max))
+        let markerFD = try makeEventFD()
+        defer { closeFD(markerFD) }
+        var poll: Poll? = try Poll()
+        try poll!.registry.register(markerFD, token: Token(marker), interest: .readable)
+        var clone: Registry? = try poll!.registry.tryClone()
+        var waker: Waker? = try Waker(registry: poll!.registry, token: Token(1))
+        let pollFD = poll!.fileDescriptor, cloneFD = clone!.fileDescriptor, wakerFD = waker!.fd
+        #expect(epollHasToken(pollFD, marker))
+        #expect(epollHasToken(cloneFD, marker))
+        let wakerID = try #require(eventfdID(wakerFD))
+
+        waker = nil
+        #expect(waker == nil)
+        #expect(eventfdID(wakerFD) != wakerID)
+        poll = nil
+        #expect(poll == nil)
+        #expect(!epollHasToken(pollFD, marker))
+        #expect(epollHasToken(cloneFD, marker)) // the clone keeps the instance alive
+        clone = nil
+        #expect(clone == nil)
+        #expect(!epollHasToken(cloneFD, marker))
+    }
 }

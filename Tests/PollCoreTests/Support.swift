@@ -139,6 +139,40 @@ func drain(_ fd: Int32) -> Int {
 func fdFlags(_ fd: Int32) -> Int32 { fcntl(fd, F_GETFD) }
 func fileStatusFlags(_ fd: Int32) -> Int32 { fcntl(fd, F_GETFL) }
 
+/// /proc/self/fdinfo/<fd>, nil if `fd` is not open.
+func fdInfo(_ fd: Int32) -> String? {
+    let file = open("/proc/self/fdinfo/\(fd)", O_RDONLY | O_CLOEXEC)
+    guard file >= 0 else { return nil }
+    defer { closeFD(file) }
+    var bytes: [UInt8] = []
+    var buffer = [UInt8](repeating: 0, count: 4096)
+    for _ in 0..<64 {
+        let n = buffer.withUnsafeMutableBytes { read(file, $0.baseAddress, $0.count) }
+        if n <= 0 { break }
+        bytes += buffer[0..<n]
+    }
+    return String(decoding: bytes, as: UTF8.self)
+}
+
+/// The "eventfd-id:" of an eventfd (unique per eventfd), nil if `fd` is not one.
+func eventfdID(_ fd: Int32) -> String? {
+    fdInfo(fd)?.split(separator: "\n").first { $0.hasPrefix("eventfd-id:") }.map(String.init)
+}
+
+/// Whether the epoll instance behind `fd` holds a registration with `token` (fdinfo
+/// lists each as "tfd: ... data: <hex token>").
+func epollHasToken(_ fd: Int32, _ token: UInt64) -> Bool {
+    guard let info = fdInfo(fd) else { return false }
+    let hex = String(token, radix: 16)
+    for line in info.split(separator: "\n") where line.hasPrefix("tfd:") {
+        let fields = line.split(separator: " ", omittingEmptySubsequences: true)
+        if let data = fields.firstIndex(of: "data:"), data + 1 < fields.count, fields[data + 1] == hex {
+            return true
+        }
+    }
+    return false
+}
+
 /// Whether `fd` is an open descriptor of this process.
 func isOpen(_ fd: Int32) -> Bool { fcntl(fd, F_GETFD) != -1 }
 
