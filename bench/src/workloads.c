@@ -65,6 +65,8 @@ static void cpu_mark(void) { g_cpu0 = cpu_ns(); }
 
 static void report(long ops, int64_t ns, long allocs, const char *extra_fmt, ...) {
     int64_t cpu1 = cpu_ns();
+    if (g_strict_allocs && allocs < 0)
+        fail("--strict-allocs needs the allocation counter: LD_PRELOAD=build/bench/alloccount.so");
     if (g_strict_allocs && allocs != 0)
         fail("%ld heap allocations in the timed section (%ld ops); expected 0", allocs, ops);
     printf("BENCH impl=%s workload=%s ops=%ld ns=%lld ns_per_op=%.2f allocs=%ld cpu_ns_per_op=%.2f",
