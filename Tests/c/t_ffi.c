@@ -130,7 +130,7 @@ int main(int argc, char **argv)
         return check_done("t_ffi");
     void *a_p[] = { &p };
     int epfd = call_int("swiftpoll_poll_fd", a_p);
-    CHECK(epfd >= 3);
+    CHECK(epfd >= 0);
     swiftpoll_registry *reg = call_ptr("swiftpoll_poll_registry", a_p);
     CHECK(reg != NULL);
 
