@@ -253,6 +253,31 @@ struct CABITests {
         #expect(CPollSys.swiftpoll_poll_wait(poll, &events, 4, 0) == 0)
     }
 
+    @Test("a capacity above what epoll accepts (up to SIZE_MAX) is clamped, not refused")
+    func hugeCapacity() throws {
+        let poll = try newPoll()
+        defer { CPollSys.swiftpoll_poll_free(poll) }
+        let registry = CPollSys.swiftpoll_poll_registry(poll)
+        let efd = try makeEventFD()
+        defer { closeFD(efd) }
+        #expect(CPollSys.swiftpoll_registry_register(registry, efd, 21, SWIFTPOLL_READABLE | SWIFTPOLL_LEVEL) == 0)
+        try signalEventFD(efd)
+        // One fd is ready, so the kernel writes one entry whatever the capacity says.
+        var events = [swiftpoll_event](repeating: swiftpoll_event(), count: 4)
+        for capacity in [Int(Int32.max), Int.max, Int(bitPattern: UInt.max), Int(bitPattern: UInt(Int.max) + 1)] {
+            #expect(CPollSys.swiftpoll_poll_wait(poll, &events, capacity, 0) == 1, "capacity \(UInt(bitPattern: capacity))")
+            #expect(events[0].token == 21)
+        }
+        let swiftPoll = try Poll()
+        try swiftPoll.registry.register(efd, token: Token(22), interest: [.readable, .level])
+        var buffer = [Event](repeating: Event(token: Token(0), flags: []), count: 4)
+        let n = try buffer.withUnsafeMutableBufferPointer { (b) throws(Errno) -> Int in
+            try swiftPoll.wait(into: b.baseAddress!, capacity: Int.max, timeoutNanoseconds: 0)
+        }
+        #expect(n == 1)
+        #expect(buffer[0].token == Token(22))
+    }
+
     @Test("the Swift entry points of CPollABI are the same functions")
     func swiftEntryPoints() throws {
         var poll: OpaquePointer? = nil
