@@ -498,6 +498,65 @@ static void test_errno_everywhere(void)
     close(pfd[1]);
 }
 
+/* "nothing prints": stdout and stderr go to a pipe during bad calls, which
+ * must stay empty */
+static void test_nothing_printed(void)
+{
+    int pp[2];
+    make_pipe(pp);
+    fflush(stdout);
+    fflush(stderr);
+    int out = dup(1), err = dup(2);
+    dup2(pp[1], 1);
+    dup2(pp[1], 2);
+    swiftpoll_poll *p = new_poll();
+    swiftpoll_registry *reg = swiftpoll_poll_registry(p);
+    swiftpoll_event ev[2];
+    swiftpoll_registry *r2;
+    swiftpoll_waker *w;
+    int dir = open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    int rs[24], k = 0;
+    rs[k++] = swiftpoll_poll_new(NULL);
+    rs[k++] = swiftpoll_poll_fd(NULL);
+    rs[k++] = swiftpoll_poll_wait(NULL, ev, 2, 0);
+    rs[k++] = swiftpoll_poll_wait(p, NULL, 2, 0);
+    rs[k++] = swiftpoll_poll_wait(p, ev, 0, 0);
+    rs[k++] = swiftpoll_poll_wait_args(NULL);
+    rs[k++] = swiftpoll_registry_register(NULL, 0, 0, 1);
+    rs[k++] = swiftpoll_registry_register(reg, -1, 0, 1);
+    rs[k++] = swiftpoll_registry_register(reg, dir, 0, 1);
+    rs[k++] = swiftpoll_registry_register(reg, pp[0], 0, 0xffffffffu);
+    rs[k++] = swiftpoll_registry_register(reg, swiftpoll_poll_fd(p), 0, 1);
+    rs[k++] = swiftpoll_registry_reregister(reg, pp[0], 0, 1);
+    rs[k++] = swiftpoll_registry_reregister(NULL, pp[0], 0, 1);
+    rs[k++] = swiftpoll_registry_deregister(reg, pp[0]);
+    rs[k++] = swiftpoll_registry_deregister(reg, -5);
+    rs[k++] = swiftpoll_registry_try_clone(NULL, &r2);
+    rs[k++] = swiftpoll_registry_try_clone(reg, NULL);
+    rs[k++] = swiftpoll_waker_new(NULL, 0, &w);
+    rs[k++] = swiftpoll_waker_new(reg, 0, NULL);
+    rs[k++] = swiftpoll_waker_wake(NULL);
+    (void)swiftpoll_poll_registry(NULL);
+    (void)swiftpoll_strerror(INT32_MIN);
+    swiftpoll_poll_free(NULL);
+    swiftpoll_registry_free(NULL);
+    swiftpoll_registry_free(reg);
+    swiftpoll_waker_free(NULL);
+    swiftpoll_poll_free(p);
+    close(dir);
+    dup2(out, 1);
+    dup2(err, 2);
+    close(out);
+    close(err);
+    close(pp[1]);
+    char buf[512];
+    ssize_t n = read(pp[0], buf, sizeof buf - 1);
+    close(pp[0]);
+    CHECK_MSG(n <= 0, "the library printed: \"%.*s\"", (int)(n > 0 ? n : 0), buf);
+    for (int i = 0; i < k; i++)
+        CHECK_MSG(rs[i] < 0, "bad call #%d returned %d", i, rs[i]);
+}
+
 int main(void)
 {
     watchdog_start("t_api");
@@ -510,6 +569,7 @@ int main(void)
     test_tokens();
     test_wait_args();
     test_errno_everywhere();
+    test_nothing_printed();
     CHECK_EQ(fd_count(), fds0);
     return check_done("t_api");
 }
