@@ -463,17 +463,21 @@ def fmt(x, nd=0):
 
 
 def python_section(args):
-    """The Python rows come from bench/python (the Python engineer's suite)."""
-    for cand in ("bench/results/python.md", "bench/python/RESULTS.md", "docs/BENCHMARKS-python.md"):
-        p = os.path.join(ROOT, cand)
-        if os.path.exists(p):
-            with open(p) as f:
-                return "Included from `%s`:\n\n%s\n" % (cand, f.read().strip())
-    return ("*Not yet measured here.* The Python rows (`select.epoll`, `selectors.EpollSelector`, "
-            "swiftpoll's binding and `SwiftPollSelector`, and the asyncio echo benchmark on the "
-            "default loop, swiftpoll's loop and uvloop) come from `bench/python/`, owned by the "
-            "Python suite; when it writes `bench/results/python.md` (or `bench/python/RESULTS.md`) "
-            "this section includes it on the next `make bench`.\n")
+    """The Python rows come from bench/python (the Python suite's), whose report
+    make bench / bench-quick have it write to --python-md just before."""
+    p = args.python_md
+    if p and os.path.exists(p):
+        with open(p) as f:
+            text = f.read().strip()
+        # its headings one level down, under this page's "## Python"
+        text = re.sub(r"^(#+) ", lambda m: "#" * (len(m.group(1)) + 2) + " ", text, flags=re.M)
+        return ("The Python suite's report (`bench/python/run.py` via `make bench-python`, which `make bench` "
+                "runs just before the C benchmarks), included from `%s`.\n\n%s\n"
+                % (os.path.relpath(p, ROOT), text))
+    return ("*Not measured in this run.* The Python rows (`select.epoll`, `selectors.EpollSelector`, "
+            "swiftpoll's binding and `SwiftPollSelector`, and the asyncio echo benchmark) come from "
+            "`bench/python/` (the Python suite, `make bench-python`); `make bench` runs it and includes "
+            "its report here when it is present.\n")
 
 
 def write_doc(args, env, summary, idle, idle_cpu, idle_reg, tsum, allocs, cost, libs, errors, mode, elapsed, pngs):
@@ -740,6 +744,7 @@ def main():
     ap.add_argument("--charts", default=os.path.join(ROOT, "docs"))
     ap.add_argument("--results", default=os.path.join(ROOT, "bench", "results"))
     ap.add_argument("--command", default="make bench")
+    ap.add_argument("--python-md", default="", help="the Python suite's report to include")
     ap.add_argument("--from-json", help="rewrite the document from a saved results-*.json, run nothing")
     args = ap.parse_args()
     if args.smoke:

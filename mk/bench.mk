@@ -67,11 +67,24 @@ bench-plot-deps:
 	@$(PYTHON) -c 'import matplotlib' 2>/dev/null || \
 		$(PYTHON) -m pip install -q --disable-pip-version-check matplotlib
 
+# The Python rows are the Python suite's (bench/python, target bench-python in
+# mk/python.mk); run them first when that suite is there, and include its report.
+BENCH_PY_MD_FULL  := $(CURDIR)/docs/BENCHMARKS-python.md
+BENCH_PY_MD_QUICK := $(BENCH_DIR)/python-quick.md
+
 bench: deps bench-bin bench-plot-deps
-	$(BENCH_PY) --rounds 5 --doc docs/BENCHMARKS.md --charts docs --command "make bench"
+	@if [ -f bench/python/run.py ]; then \
+		$(MAKE) --no-print-directory bench-python || echo "bench: the Python benchmarks failed"; fi
+	$(BENCH_PY) --rounds 5 --doc docs/BENCHMARKS.md --charts docs --command "make bench" \
+		--python-md $(BENCH_PY_MD_FULL)
 
 bench-quick: deps bench-bin bench-plot-deps
-	$(BENCH_PY) --rounds 5 --quick --doc docs/BENCHMARKS.md --charts docs --command "make bench-quick"
+	@rm -f $(BENCH_PY_MD_QUICK)
+	@if [ -f bench/python/run.py ]; then \
+		$(MAKE) --no-print-directory bench-python PY_BENCH_ARGS="--quick --out $(BENCH_PY_MD_QUICK)" \
+			|| echo "bench-quick: the Python benchmarks failed"; fi
+	$(BENCH_PY) --rounds 5 --quick --doc docs/BENCHMARKS.md --charts docs --command "make bench-quick" \
+		--python-md $(BENCH_PY_MD_QUICK)
 
 test-bench: bench-bin
 	$(BENCH_PY) --smoke
