@@ -500,7 +500,8 @@ def write_doc(args, env, summary, idle, idle_cpu, idle_reg, tsum, allocs, cost, 
       "every implementation once per workload, the order of implementations rotated each round). "
       "**ratio** = raw epoll's time / the implementation's time *in the same round*, so > 1 is faster "
       "than raw epoll; the table gives the median of the per-round ratios (min..max), which survives a "
-      "noisy shared machine where absolute figures do not. Absolute figures are medians (min..max)."
+      "noisy shared machine where absolute figures do not. Absolute figures are medians (min..max). "
+      "Every program runs at nice -10 where allowed, all implementations alike."
       % args.rounds)
     a("")
     a("All implementations run the same program (`bench/src/workloads.c`) over a four-function backend "
