@@ -308,6 +308,52 @@ def swift_loop():
     return asyncio.SelectorEventLoop(SwiftPollSelector())
 
 
+# ------------------------------------------------------------ per-call costs
+def per_call_costs(rounds):
+    """ns per call (thread CPU time, best of `rounds`) with one fd ready:
+    where the time of one wait goes."""
+    import timeit
+    r, w = os.pipe()
+    os.write(w, b"x")
+    ep = select.epoll()
+    ep.register(r, select.EPOLLIN)
+    p = Poll()
+    p.registry.register(r, r, Interest.READABLE | Interest.LEVEL)
+    ev = Events(64)
+    p.poll(ev, 0)
+    b = p._bound
+    from swiftpoll import _lib
+    es, ss = selectors.EpollSelector(), SwiftPollSelector()
+    es.register(r, selectors.EVENT_READ)
+    ss.register(r, selectors.EVENT_READ)
+    g = dict(ep=ep, p=p, ev=ev, f=_lib.wait_args_fn, ref=b.ref, L=_lib.lib, es=es, ss=ss)
+    tests = [
+        ("ctypes call of an empty C function (swiftpoll_abi_version)", "L.swiftpoll_abi_version()"),
+        ("select.epoll.poll(0, 64)", "ep.poll(0, 64)"),
+        ("the ctypes wait alone: swiftpoll_poll_wait_args(&args)", "f(ref)"),
+        ("Poll.poll(events, 0)", "p.poll(ev, 0)"),
+        ("select.epoll.poll(0, 64) + iterate", "for fd, e in ep.poll(0, 64): fd"),
+        ("Poll.poll(events, 0) + iterate Events", "p.poll(ev, 0)\nfor e in ev: e.token"),
+        ("Poll.poll(events, 0) + iterate events.pairs()", "p.poll(ev, 0)\nfor t, fl in ev.pairs(): t"),
+        ("EpollSelector.select(0)", "es.select(0)"),
+        ("SwiftPollSelector.select(0)", "ss.select(0)"),
+    ]
+    timers = [(name, timeit.Timer(stmt, globals=g, timer=time.thread_time)) for name, stmt in tests]
+    best = {name: float("inf") for name, _ in tests}
+    for _ in range(rounds):
+        for name, t in timers:
+            best[name] = min(best[name], t.timeit(20000) / 20000 * 1e9)
+    p.close()
+    ep.close()
+    es.close()
+    ss.close()
+    os.close(r)
+    os.close(w)
+    for name, _ in tests:
+        print("%-62s %6.0f ns" % (name, best[name]), flush=True)
+    return [(name, best[name]) for name, _ in tests]
+
+
 # ------------------------------------------------------------------- driver
 def workloads(scale):
     hops = int(200_000 * scale)
@@ -378,11 +424,12 @@ def main():
             print("%-10s %-30s %12.0f %-9s +-%4.1f%%  %5.2fx" % (name, label, med, unit, spread / 2, ratio),
                   flush=True)
 
+    costs = per_call_costs(args.rounds) if not only else []
     if args.out:
-        write_report(args, rows)
+        write_report(args, rows, costs)
 
 
-def write_report(args, rows):
+def write_report(args, rows, costs):
     cmd = "make bench-python" if not args.quick else "make bench-python-quick"
     lines = [
         "# Python benchmarks",
@@ -404,6 +451,16 @@ def write_report(args, rows):
         lines.append("| %s | %s | %s %s | %.1f%% | %.2fx | %s |" % (
             name, label, "{:,.0f}".format(med), unit, spread, ratio, target))
     lines += ["", "Workloads: see the docstring of bench/python/run.py.", ""]
+    if costs:
+        lines += ["## Where the time of one wait goes", "",
+                  "Per call, one fd ready, thread CPU time, best of %d rounds:" % args.rounds, "",
+                  "| call | ns |", "|---|---:|"]
+        lines += ["| %s | %.0f |" % (name, ns) for name, ns in costs]
+        lines += [""]
+    notes = os.path.join(os.path.dirname(os.path.abspath(__file__)), "NOTES.md")
+    if os.path.exists(notes):
+        with open(notes) as f:
+            lines += [f.read()]
     with open(args.out, "w") as f:
         f.write("\n".join(lines))
     print("wrote", args.out)
