@@ -28,6 +28,7 @@ LIBDIR_B     := $(BUILD)/lib
 # `swift test` (normal mode) and this build never invalidate each other.
 EMBEDDED_SCRATCH := $(CURDIR)/.build-embedded
 EMBEDDED_FLAGS := -c release --product swiftpoll --scratch-path $(EMBEDDED_SCRATCH) --disable-local-rpath \
+	-Xswiftc -use-ld=lld \
 	-Xswiftc -enable-experimental-feature -Xswiftc Embedded -Xswiftc -wmo \
 	-Xlinker -soname=$(SONAME) \
 	-Xlinker --version-script=$(CURDIR)/Sources/CPollABI/swiftpoll.map \
@@ -50,7 +51,15 @@ lib:
 	@mkdir -p $(BUILD)
 	@flock $(BUILD)/.lock $(MAKE) --no-print-directory $(LIBDIR_B)/$(REALNAME)
 
-$(LIBDIR_B)/$(REALNAME): $(SWIFT_SOURCES)
+# SwiftPM does not notice a changed C header (swift-package-manager#4551): when one
+# changes, touch the Swift sources that import it so both builds recompile them.
+HEADERS := include/swiftpoll.h Sources/CPollSys/include/CPollSys.h
+$(BUILD)/.headers.stamp: $(HEADERS)
+	@mkdir -p $(BUILD)
+	@if [ -f $@ ]; then touch Sources/PollCore/*.swift Sources/CPollABI/*.swift; fi
+	@touch $@
+
+$(LIBDIR_B)/$(REALNAME): $(SWIFT_SOURCES) $(BUILD)/.headers.stamp
 	$(SWIFT) build $(EMBEDDED_FLAGS)
 	@mkdir -p $(LIBDIR_B)
 	cp $(EMBEDDED_SCRATCH)/release/$(LIBNAME) $@.tmp
@@ -81,7 +90,7 @@ stage: lib
 	@rm -rf $(STAGE)
 	@$(MAKE) --no-print-directory install PREFIX=$(abspath $(STAGE)) DESTDIR= >/dev/null
 
-test-swift:
+test-swift: $(BUILD)/.headers.stamp
 	$(SWIFT) build --build-tests -Xswiftc -warnings-as-errors
 	$(SWIFT) test --skip-build
 

@@ -20,13 +20,13 @@ public func swiftpoll_strerror(_ err: Int32) -> UnsafePointer<CChar> { sp_strerr
 @_cdecl("swiftpoll_poll_new")
 public func swiftpoll_poll_new(_ out: UnsafeMutablePointer<OpaquePointer?>?) -> Int32 {
     guard let out else { return -EINVAL }
-    let saved = sp_errno()
-    defer { sp_set_errno(saved) }
-    do {
-        out.pointee = retainedHandle(try Poll())
-        return 0
-    } catch {
-        return -error.rawValue
+    return preservingErrno { () -> Int32 in
+        do throws(Errno) {
+            out.pointee = retainedHandle(try Poll())
+            return 0
+        } catch {
+            return -error.rawValue
+        }
     }
 }
 
@@ -104,9 +104,11 @@ public func swiftpoll_registry_try_clone(
     _ registry: OpaquePointer?, _ out: UnsafeMutablePointer<OpaquePointer?>?
 ) -> Int32 {
     guard let out else { return -EINVAL }
-    return withHandle(registry, as: Registry.self) { (registry) throws(Errno) in
-        out.pointee = retainedHandle(try registry.tryClone())
-        return 0
+    return preservingErrno {
+        withHandle(registry, as: Registry.self) { (registry) throws(Errno) in
+            out.pointee = retainedHandle(try registry.tryClone())
+            return 0
+        }
     }
 }
 
@@ -125,9 +127,11 @@ public func swiftpoll_waker_new(
     _ registry: OpaquePointer?, _ token: UInt64, _ out: UnsafeMutablePointer<OpaquePointer?>?
 ) -> Int32 {
     guard let out else { return -EINVAL }
-    return withHandle(registry, as: Registry.self) { (registry) throws(Errno) in
-        out.pointee = retainedHandle(try Waker(registry: registry, token: Token(token)))
-        return 0
+    return preservingErrno {
+        withHandle(registry, as: Registry.self) { (registry) throws(Errno) in
+            out.pointee = retainedHandle(try Waker(registry: registry, token: Token(token)))
+            return 0
+        }
     }
 }
 

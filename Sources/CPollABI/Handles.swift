@@ -6,17 +6,18 @@ import PollCore
 // `_withUnsafeGuaranteedRef` costs no retain/release on the hot paths, and the closures
 // below are non-throwing so that the optimizer inlines them whole.
 
-/// Calls `body` with the object behind `handle`, the caller's errno saved and restored
-/// (ABI.md: every function leaves errno as it was, which is what makes
-/// `swiftpoll_waker_wake` signal-safe), and a thrown `Errno` mapped to its negative
-/// value. A NULL handle is `-EINVAL`.
+// errno: ABI.md promises every function leaves it as it was (which is what makes
+// `swiftpoll_waker_wake` signal-safe). PollCore's system calls never touch it (CPollSys
+// issues them directly and returns -errno), so only the functions that allocate or free
+// memory, where libc may set errno, save and restore it (`preservingErrno`).
+
+/// Calls `body` with the object behind `handle`, mapping a thrown `Errno` to its
+/// negative value. A NULL handle is `-EINVAL`.
 @inline(__always)
 func withHandle<Object: AnyObject>(
     _ handle: OpaquePointer?, as _: Object.Type, _ body: (Object) throws(Errno) -> Int32
 ) -> Int32 {
     guard let handle else { return -EINVAL }
-    let saved = sp_errno()
-    defer { sp_set_errno(saved) }
     return Unmanaged<Object>.fromOpaque(UnsafeRawPointer(handle))._withUnsafeGuaranteedRef {
         (object) -> Int32 in
         do throws(Errno) {
@@ -38,10 +39,16 @@ func retainedHandle<Object: AnyObject>(_ object: Object) -> OpaquePointer {
     OpaquePointer(Unmanaged.passRetained(object).toOpaque())
 }
 
-/// Drops the reference a handle holds (the `*_free` functions), errno preserved.
+/// Drops the reference a handle holds (the `*_free` functions).
 @inline(__always)
 func release<Object: AnyObject>(_ handle: OpaquePointer, as _: Object.Type) {
+    preservingErrno { Unmanaged<Object>.fromOpaque(UnsafeRawPointer(handle)).release() }
+}
+
+/// Runs `body`, which may allocate or free memory, with the caller's errno put back.
+@inline(__always)
+func preservingErrno<Value>(_ body: () -> Value) -> Value {
     let saved = sp_errno()
-    Unmanaged<Object>.fromOpaque(UnsafeRawPointer(handle)).release()
-    sp_set_errno(saved)
+    defer { sp_set_errno(saved) }
+    return body()
 }

@@ -9,12 +9,12 @@ public struct EpollSelector: SelectorBackend {
     init(fileDescriptor: Int32) { self.fileDescriptor = fileDescriptor }
 
     public static func make() throws(Errno) -> EpollSelector {
-        let fd = try systemCall { epoll_create1(Int32(EPOLL_CLOEXEC)) }
+        let fd = try check(sp_epoll_create1(Int32(EPOLL_CLOEXEC)))
         return EpollSelector(fileDescriptor: fd)
     }
 
     public func duplicate() throws(Errno) -> EpollSelector {
-        EpollSelector(fileDescriptor: try systemCall { sp_dup_cloexec(fileDescriptor) })
+        EpollSelector(fileDescriptor: try check(sp_dup_cloexec(fileDescriptor)))
     }
 
     public func close() { closeIgnoringErrors(fileDescriptor) }
@@ -33,16 +33,14 @@ public struct EpollSelector: SelectorBackend {
 
     @inlinable
     public func deregister(_ fd: Int32) throws(Errno) {
-        _ = try systemCall { epoll_ctl(fileDescriptor, EPOLL_CTL_DEL, fd, nil) }
+        _ = try check(sp_epoll_ctl(fileDescriptor, EPOLL_CTL_DEL, fd, 0, 0))
     }
 
     @inlinable @inline(__always)
     func control(_ operation: Int32, _ fd: Int32, token: Token, interest: Interest) throws(Errno) {
         guard interest.isValid else { throw .invalidArgument }
-        var event = epoll_event()
-        event.events = EpollBits.mask(for: interest)
-        event.data.u64 = token.rawValue
-        _ = try systemCall { epoll_ctl(fileDescriptor, operation, fd, &event) }
+        _ = try check(
+            sp_epoll_ctl(fileDescriptor, operation, fd, EpollBits.mask(for: interest), token.rawValue))
     }
 
     // MARK: waiting
@@ -58,22 +56,22 @@ public struct EpollSelector: SelectorBackend {
         let maxEvents = Int32(truncatingIfNeeded: min(capacity, EpollSelector.maxEvents))
         // The kernel writes its (12-byte on x86_64) entries at the start of the caller's
         // 16-byte entries; `widen` then spreads them out in place.
-        let kernelEvents = UnsafeMutableRawPointer(events).assumingMemoryBound(to: epoll_event.self)
+        let kernelEvents = UnsafeMutableRawPointer(events)
         var count: Int32
         if timeoutNanoseconds > 0 && EpollSelector.hasPwait2.load(ordering: .relaxed) {
             count = sp_epoll_pwait2(
                 fileDescriptor, kernelEvents, maxEvents,
                 timeoutNanoseconds / 1_000_000_000, timeoutNanoseconds % 1_000_000_000)
-            if count == -1 && sp_errno() == ENOSYS {
+            if count == -ENOSYS {
                 EpollSelector.hasPwait2.store(false, ordering: .relaxed)
-                count = epoll_wait(
+                count = sp_epoll_wait(
                     fileDescriptor, kernelEvents, maxEvents, Timeout.milliseconds(timeoutNanoseconds))
             }
         } else {
-            count = epoll_wait(
+            count = sp_epoll_wait(
                 fileDescriptor, kernelEvents, maxEvents, Timeout.milliseconds(timeoutNanoseconds))
         }
-        if count < 0 { throw Errno.current }
+        _ = try check(count)
         EpollBits.widen(UnsafeMutableRawPointer(events), count: Int(count))
         return Int(count)
     }

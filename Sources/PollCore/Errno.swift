@@ -8,10 +8,6 @@ public struct Errno: Error, Equatable, Sendable {
     @inlinable
     public init(rawValue: Int32) { self.rawValue = rawValue }
 
-    /// The calling thread's current `errno`.
-    @inlinable
-    static var current: Errno { Errno(rawValue: sp_errno()) }
-
     public static let operationNotPermitted = Errno(rawValue: EPERM)
     public static let noSuchFileOrDirectory = Errno(rawValue: ENOENT)
     public static let interrupted = Errno(rawValue: EINTR)
@@ -27,21 +23,25 @@ public struct Errno: Error, Equatable, Sendable {
     public static let notImplemented = Errno(rawValue: ENOSYS)
 }
 
-/// The one place where a C call's `-1` becomes a thrown `Errno`.
-///
-/// `retryOnInterrupt` retries on `EINTR`: right for `read`/`write` on our own
-/// non-blocking eventfd; never for `close` (Linux frees the descriptor anyway) and never
-/// for a wait (the caller decides, as with mio).
+/// The one place where a system call's result becomes a thrown `Errno`: the CPollSys
+/// calls return `-errno` and never touch `errno` itself (see CPollSys.h).
 @inlinable @inline(__always)
-func systemCall<Result: FixedWidthInteger>(
-    retryOnInterrupt: Bool = false, _ body: () -> Result
+func check<Result: FixedWidthInteger>(_ result: Result) throws(Errno) -> Result {
+    if result < 0 { throw Errno(rawValue: Int32(truncatingIfNeeded: 0 - result)) }
+    return result
+}
+
+/// `check`, retrying on `EINTR`: right for `read`/`write` on our own non-blocking
+/// eventfd; never for `close` (Linux frees the descriptor anyway) and never for a wait
+/// (the caller decides, as with mio).
+@inlinable @inline(__always)
+func checkRetryingOnInterrupt<Result: FixedWidthInteger>(
+    _ body: () -> Result
 ) throws(Errno) -> Result {
     while true {
         let result = body()
-        if result != -1 { return result }
-        let error = Errno.current
-        if retryOnInterrupt && error == .interrupted { continue }
-        throw error
+        if result == Result(truncatingIfNeeded: -EINTR) { continue }
+        return try check(result)
     }
 }
 
@@ -49,7 +49,5 @@ func systemCall<Result: FixedWidthInteger>(
 /// released the descriptor even on `EINTR`, so retrying could close someone else's.
 @inlinable @inline(__always)
 func closeIgnoringErrors(_ fd: Int32) {
-    let saved = sp_errno()
-    _ = close(fd)
-    sp_set_errno(saved)
+    _ = sp_close(fd)
 }

@@ -21,7 +21,7 @@ public final class Waker: Sendable {
         else { throw .fileExists }
         let fd: Int32
         do {
-            fd = try systemCall { eventfd(0, Int32(EFD_CLOEXEC | EFD_NONBLOCK)) }
+            fd = try check(sp_eventfd(0, Int32(EFD_CLOEXEC | EFD_NONBLOCK)))
         } catch {
             shared.hasWaker.store(false, ordering: .releasing)
             throw error
@@ -51,21 +51,18 @@ public final class Waker: Sendable {
     public func wake() throws(Errno) {
         var one: UInt64 = 1
         while true {
-            let written = write(fd, &one, 8)
+            let written = sp_write(fd, &one, 8)
             if written >= 0 { return }
-            let error = Errno.current
-            switch error {
-            case .interrupted:
+            switch Int32(truncatingIfNeeded: -written) {
+            case EINTR:
                 continue
-            case .wouldBlock:
+            case EAGAIN:
+                // The counter would pass 2^64-2: reset it, then write again.
                 var counter: UInt64 = 0
-                let got = read(fd, &counter, 8)
-                if got < 0 {
-                    let readError = Errno.current
-                    if readError != .wouldBlock && readError != .interrupted { throw readError }
-                }
+                let got = sp_read(fd, &counter, 8)
+                if got < 0 && got != -Int(EAGAIN) && got != -Int(EINTR) { _ = try check(got) }
             default:
-                throw error
+                _ = try check(written)
             }
         }
     }

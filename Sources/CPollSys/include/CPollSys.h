@@ -1,6 +1,6 @@
-/* The libc surface PollCore uses, in one module that works in both normal and
- * Embedded Swift (where Glibc is not available).  Macros and variadic functions
- * Swift cannot import (errno, fcntl, syscall) are wrapped as inline functions. */
+/* The OS surface PollCore uses, in one module that works in both normal and
+ * Embedded Swift (where Glibc is not available): the system calls, as inline functions
+ * returning -errno, the errno accessors, and the strerror table. */
 #ifndef CPOLLSYS_H
 #define CPOLLSYS_H
 
@@ -26,16 +26,95 @@
 static inline int sp_errno(void) { return errno; }
 static inline void sp_set_errno(int value) { errno = value; }
 
-/* fcntl(fd, F_DUPFD_CLOEXEC, 3): a close-on-exec duplicate numbered >= 3. */
-static inline int sp_dup_cloexec(int fd) { return fcntl(fd, F_DUPFD_CLOEXEC, 3); }
+/* ---------------------------------------------------------------------------
+ * System calls that return -errno and never read or write errno.
+ *
+ * The C ABI promises to leave the caller's errno as it was (so that wake is safe in a
+ * signal handler); issuing the syscall instruction directly keeps errno out of the hot
+ * paths entirely, instead of saving and restoring it around libc's wrappers (which also
+ * cost a PLT call and, for epoll_wait, a cancellation check: these calls are not pthread
+ * cancellation points).  Other architectures use syscall(2) with errno put back.
+ * ------------------------------------------------------------------------- */
+#if defined(__x86_64__)
+static inline long sp_syscall6(long n, long a1, long a2, long a3, long a4, long a5, long a6) {
+    long ret;
+    register long r10 __asm__("r10") = a4;
+    register long r8 __asm__("r8") = a5;
+    register long r9 __asm__("r9") = a6;
+    __asm__ volatile("syscall"
+                     : "=a"(ret)
+                     : "a"(n), "D"(a1), "S"(a2), "d"(a3), "r"(r10), "r"(r8), "r"(r9)
+                     : "rcx", "r11", "memory");
+    return ret;
+}
+#elif defined(__aarch64__)
+static inline long sp_syscall6(long n, long a1, long a2, long a3, long a4, long a5, long a6) {
+    register long x8 __asm__("x8") = n;
+    register long x0 __asm__("x0") = a1;
+    register long x1 __asm__("x1") = a2;
+    register long x2 __asm__("x2") = a3;
+    register long x3 __asm__("x3") = a4;
+    register long x4 __asm__("x4") = a5;
+    register long x5 __asm__("x5") = a6;
+    __asm__ volatile("svc 0"
+                     : "+r"(x0)
+                     : "r"(x8), "r"(x1), "r"(x2), "r"(x3), "r"(x4), "r"(x5)
+                     : "memory");
+    return x0;
+}
+#else
+static inline long sp_syscall6(long n, long a1, long a2, long a3, long a4, long a5, long a6) {
+    int saved = errno;
+    long ret = syscall(n, a1, a2, a3, a4, a5, a6);
+    if (ret == -1) ret = -errno;
+    errno = saved;
+    return ret;
+}
+#endif
 
-/* epoll_pwait2 through syscall(2), so the library does not need glibc >= 2.35. */
-static inline int sp_epoll_pwait2(int epfd, struct epoll_event *events, int maxevents,
+static inline int sp_epoll_create1(int flags) {
+    return (int)sp_syscall6(SYS_epoll_create1, flags, 0, 0, 0, 0, 0);
+}
+
+/* epoll_ctl with the event built here: Swift never handles the (packed on x86_64)
+ * struct epoll_event itself. */
+static inline int sp_epoll_ctl(int epfd, int op, int fd, uint32_t events, uint64_t data) {
+    struct epoll_event ev;
+    ev.events = events;
+    ev.data.u64 = data;
+    return (int)sp_syscall6(SYS_epoll_ctl, epfd, op, fd, (long)&ev, 0, 0);
+}
+
+/* epoll_wait as epoll_pwait with no signal mask (aarch64 has no epoll_wait). */
+static inline int sp_epoll_wait(int epfd, void *events, int maxevents, int timeout_ms) {
+    return (int)sp_syscall6(SYS_epoll_pwait, epfd, (long)events, maxevents, timeout_ms, 0, 8);
+}
+
+static inline int sp_epoll_pwait2(int epfd, void *events, int maxevents,
                                   int64_t seconds, int64_t nanoseconds) {
     struct timespec ts;
     ts.tv_sec = (time_t)seconds;
     ts.tv_nsec = (long)nanoseconds;
-    return (int)syscall(SYS_epoll_pwait2, epfd, events, maxevents, &ts, (void *)0, (size_t)8);
+    return (int)sp_syscall6(SYS_epoll_pwait2, epfd, (long)events, maxevents, (long)&ts, 0, 8);
+}
+
+static inline int sp_eventfd(unsigned initial, int flags) {
+    return (int)sp_syscall6(SYS_eventfd2, (long)initial, flags, 0, 0, 0, 0);
+}
+
+/* fcntl(fd, F_DUPFD_CLOEXEC, 3): a close-on-exec duplicate numbered >= 3. */
+static inline int sp_dup_cloexec(int fd) {
+    return (int)sp_syscall6(SYS_fcntl, fd, F_DUPFD_CLOEXEC, 3, 0, 0, 0);
+}
+
+static inline int sp_close(int fd) { return (int)sp_syscall6(SYS_close, fd, 0, 0, 0, 0, 0); }
+
+static inline long sp_read(int fd, void *buffer, size_t count) {
+    return sp_syscall6(SYS_read, fd, (long)buffer, (long)count, 0, 0, 0);
+}
+
+static inline long sp_write(int fd, const void *buffer, size_t count) {
+    return sp_syscall6(SYS_write, fd, (long)buffer, (long)count, 0, 0, 0);
 }
 
 static inline const char *sp_version(void) { return SWIFTPOLL_VERSION_STRING; }
@@ -45,8 +124,9 @@ static inline size_t sp_epoll_event_size(void) { return sizeof(struct epoll_even
 
 /* Static text for the error codes of this library; never NULL, either sign. */
 static inline const char *sp_strerror(int err) {
-    if (err < 0) err = -err;
-    switch (err) {
+    /* In unsigned arithmetic, so that INT_MIN does not overflow. */
+    unsigned code = err < 0 ? 0u - (unsigned)err : (unsigned)err;
+    switch (code) {
     case 0: return "Success";
     case EPERM: return "Operation not permitted";
     case ENOENT: return "No such file or directory";
