@@ -95,9 +95,9 @@ test-swift: $(BUILD)/.headers.stamp
 	$(SWIFT) test --skip-build
 
 deps:
-	@if ! dpkg -s $(APT_PACKAGES) >/dev/null 2>&1; then \
+	@if ! dpkg -s $(sort $(APT_PACKAGES)) >/dev/null 2>&1; then \
 		echo "installing Debian packages: $(APT_PACKAGES)"; \
-		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(APT_PACKAGES) >/dev/null; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(sort $(APT_PACKAGES)) >/dev/null; \
 	fi
 	@if [ -n "$(strip $(PIP_PACKAGES))" ]; then \
 		$(PYTHON) -m pip install -q --disable-pip-version-check $(PIP_PACKAGES); \
