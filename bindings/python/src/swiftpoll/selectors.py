@@ -69,10 +69,11 @@ class SwiftPollSelector(_selectors._BaseSelectorImpl):  # type: ignore[name-defi
         # select() must see every ready fd at once, as EpollSelector does
         # (maxevents = number of registrations): grow with the registrations.
         events = Events(capacity)
-        self._b = self._poll._bind(events)  # wait args for (poll, events), made once
+        b = self._poll._bind(events)  # wait args for (poll, events), made once
+        users = self._users
         self._events = events
-        self._q = events._q
-        self._i = events._i
+        # everything select() needs, in one attribute
+        self._hot = (b, self._poll, users, users.append, users.pop, events._q, events._i)
 
     def fileno(self) -> int:
         """The epoll fd."""
@@ -151,10 +152,8 @@ class SwiftPollSelector(_selectors._BaseSelectorImpl):  # type: ignore[name-defi
             else:
                 ns = -1
         # Poll.poll inlined: this is the hot path of every asyncio iteration
-        b = self._b
-        poll = self._poll
-        users = self._users
-        users.append(None)
+        b, poll, users, enter, leave, q, i4 = self._hot
+        enter(None)
         try:
             if poll._closed:
                 raise ValueError("I/O operation on closed selector")
@@ -164,18 +163,18 @@ class SwiftPollSelector(_selectors._BaseSelectorImpl):  # type: ignore[name-defi
             if n < 0:
                 n = poll._retry(b, n, ns)  # EINTR: PEP 475 retry, others raise
         finally:
-            users.pop()
+            leave()
             if poll._closed and not users:
                 poll._destroy()
+        if n == 1:
+            key = self._fd_to_key.get(q[0])
+            if key:
+                return [(key, _MASKS[i4[2] & 63] & key.events)]
+            return []
         ready = []
         if n:
             fd_to_key = self._fd_to_key
             masks = _MASKS
-            if n == 1:
-                key = fd_to_key.get(self._q[0])
-                if key:
-                    ready.append((key, masks[self._i[2] & 63] & key.events))
-                return ready
             # (a poll closed by another thread meanwhile reports its private
             # wake-up token, which is no key: ignored, as EpollSelector would)
             for fd, flags, _raw in _unpack(self._events._mv[: n * 16]):
