@@ -409,7 +409,7 @@ class Poll(_Guarded):
     then :meth:`poll` for events.  A context manager; :meth:`close` frees it.
     """
 
-    __slots__ = ("_fd", "_bound", "_wake_fd")
+    __slots__ = ("_fd", "_rptr", "_bound", "_wake_fd")
 
     _kind = "Poll"
 
@@ -420,6 +420,8 @@ class Poll(_Guarded):
             raise _oserror(rc)
         self._init_handle(out.value)
         self._fd = _L.swiftpoll_poll_fd(out.value)
+        # the poll's own registry: borrowed, valid exactly as long as the poll
+        self._rptr = _L.swiftpoll_poll_registry(out.value)
         self._bound = _Bound(_UNBOUND, None)
         self._wake_fd = -1
 
@@ -444,7 +446,7 @@ class Poll(_Guarded):
         except OSError:
             return
         self._wake_fd = fd
-        _L.swiftpoll_registry_register(_L.swiftpoll_poll_registry(self._ptr), fd, _TOKEN_MAX, 0x101)
+        _L.swiftpoll_registry_register(self._rptr, fd, _TOKEN_MAX, 0x101)
 
     def fileno(self) -> int:
         """The epoll fd (owned by the poll: do not close it)."""
@@ -607,7 +609,7 @@ class Registry(_Guarded):
         ptr = owner._enter()
         if owner is self:
             return ptr
-        return _L.swiftpoll_poll_registry(ptr)
+        return owner._rptr  # the poll's own registry
 
     def register(self, fileobj: FileLike, token: int, interest: Union[Interest, int]) -> None:
         """Watches ``fileobj`` (an fd or an object with ``fileno()``) for

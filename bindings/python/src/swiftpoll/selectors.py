@@ -81,9 +81,9 @@ class SwiftPollSelector(_selectors._BaseSelectorImpl):  # type: ignore[name-defi
 
     def _ctl(self, fn: Any, fd: int, interest: int) -> None:
         poll = self._poll
-        ptr = poll._enter()
+        poll._enter()
         try:
-            rc = fn(_L.swiftpoll_poll_registry(ptr), fd, fd, interest)
+            rc = fn(poll._rptr, fd, fd, interest)
         finally:
             poll._leave()
         if rc < 0:
@@ -105,12 +105,12 @@ class SwiftPollSelector(_selectors._BaseSelectorImpl):  # type: ignore[name-defi
         key = super().unregister(fileobj)
         poll = self._poll
         try:
-            ptr = poll._enter()
+            poll._enter()
         except ValueError:  # closed selector: nothing registered any more
             return key
         try:
             # an error here means the fd was closed since it was registered
-            _L.swiftpoll_registry_deregister(_L.swiftpoll_poll_registry(ptr), key.fd)
+            _L.swiftpoll_registry_deregister(poll._rptr, key.fd)
         finally:
             poll._leave()
         return key
