@@ -26,7 +26,6 @@ import platform
 import select
 import selectors
 import statistics
-import sys
 import time
 
 import swiftpoll

@@ -4,7 +4,6 @@ the stdlib declares EPollEventLoopTests.  Imported, not copied."""
 
 import asyncio
 import sys
-import unittest
 
 from test.test_asyncio import test_events as _events
 from test.test_asyncio import test_sock_lowlevel as _sock

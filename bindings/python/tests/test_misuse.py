@@ -3,7 +3,6 @@ use after close, double close, close from another thread while waiting,
 garbage-collected objects with live wakers and clones, racing threads."""
 
 import gc
-import os
 import random
 import socket
 import threading

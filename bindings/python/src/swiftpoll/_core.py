@@ -397,6 +397,8 @@ class _Bound:
 
     __slots__ = ("events", "args", "ref", "ns")
 
+    args: Any  # _lib.WaitArgs (None only in the unbound placeholder, never waited on)
+
     def __init__(self, events: Any, args: Optional[_lib.WaitArgs]) -> None:
         self.events = events
         self.args = args
@@ -418,7 +420,7 @@ class Poll(_Guarded):
         rc = _L.swiftpoll_poll_new(_byref(out))
         if rc < 0:
             raise _oserror(rc)
-        self._init_handle(out.value)
+        self._init_handle(out.value or 0)
         self._fd = _L.swiftpoll_poll_fd(out.value)
         # the poll's own registry: borrowed, valid exactly as long as the poll
         self._rptr = _L.swiftpoll_poll_registry(out.value)
@@ -562,6 +564,9 @@ class Registry(_Guarded):
 
     __slots__ = ("_owner", "_poll")
 
+    _owner: Any  # the Poll (borrowed registry) or the Registry itself (clone)
+    _poll: Optional[Poll]
+
     _kind = "Registry"
 
     def __init__(self) -> None:
@@ -671,7 +676,7 @@ class Registry(_Guarded):
             owner._leave()
         if rc < 0:
             raise _oserror(rc)
-        return Registry._owned(out.value)
+        return Registry._owned(out.value or 0)
 
     def __repr__(self) -> str:
         state = "closed" if self.closed else "open"
@@ -706,7 +711,7 @@ class Waker(_Guarded):
         if rc < 0:
             raise _oserror(rc)
         self.token = token
-        self._init_handle(out.value)
+        self._init_handle(out.value or 0)
 
     def _free(self, ptr: int) -> None:
         _L.swiftpoll_waker_free(ptr)

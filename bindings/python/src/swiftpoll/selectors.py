@@ -16,7 +16,7 @@ follows CPython's ``_PollLikeSelector``/``EpollSelector``, and CPython's own
 from __future__ import annotations
 
 import selectors as _selectors
-from typing import Any, List, Optional, Tuple
+from typing import Any, Dict, List, Optional, Tuple
 
 from . import _core
 from ._core import Events, Poll
@@ -58,6 +58,9 @@ def _interest(events: int) -> int:
 
 class SwiftPollSelector(_selectors._BaseSelectorImpl):  # type: ignore[name-defined]
     """Selector over a swiftpoll :class:`~swiftpoll.Poll` (epoll), level-triggered."""
+
+    _fd_to_key: Dict[int, _selectors.SelectorKey]  # from _BaseSelectorImpl
+    _fileobj_lookup: Any
 
     def __init__(self) -> None:
         super().__init__()
@@ -145,10 +148,11 @@ class SwiftPollSelector(_selectors._BaseSelectorImpl):  # type: ignore[name-defi
         elif timeout <= 0:
             ns = 0
         else:
-            ns = timeout * 1e9
-            if ns < 9.2e18:
-                i = int(ns)
-                ns = i if i == ns else i + 1  # ceil, >= 1: never a busy loop
+            fns = timeout * 1e9
+            if fns < 9.2e18:
+                ns = int(fns)
+                if ns != fns:
+                    ns += 1  # ceil, >= 1: never a busy loop
             else:
                 ns = -1
         # Poll.poll inlined: this is the hot path of every asyncio iteration
