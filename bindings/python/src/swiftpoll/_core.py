@@ -474,36 +474,11 @@ class Poll(_Guarded):
         waiting.  Raises ValueError if the poll is (or gets) closed, and
         OSError(EBUSY) if another thread is waiting on this poll.
         """
-        # _wait inlined: this is the hot path (one Python frame less)
+        # the hot path: keep it flat (SwiftPollSelector.select inlines the same steps)
         b = self._bound
         if b.events is not events:
             b = self._bind(events)
         ns = -1 if timeout is None else _timeout_ns(timeout)
-        events._n = 0
-        users = self._users
-        users.append(None)
-        try:
-            if self._closed:
-                raise ValueError("I/O operation on closed Poll")
-            if ns != b.ns:
-                b.args.timeout_ns = b.ns = ns
-            n = _wait_args_fn(b.ref)
-            if n < 0:
-                n = self._retry(b, n, ns)
-            if self._closed:
-                raise ValueError("Poll was closed while waiting")
-            events._n = n
-            return n
-        finally:
-            users.pop()
-            if self._closed and not users:
-                self._destroy()
-
-    def _wait(self, events: Events, ns: int) -> int:
-        """poll() with the timeout already in ns (for SwiftPollSelector)."""
-        b = self._bound
-        if b.events is not events:
-            b = self._bind(events)
         events._n = 0
         users = self._users
         users.append(None)
