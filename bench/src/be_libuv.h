@@ -40,7 +40,11 @@ static void bk__on_async(uv_async_t *h) {
     if (b->n < b->ntok) b->toks[b->n++] = (uint64_t)(uintptr_t)h->data;
 }
 
-static void bk__on_timer(uv_timer_t *h) { (void)h; }
+/* uv_stop makes the rest of this turn non-blocking.  Without it, a timer that
+ * is already due when uv_run starts (the thread was preempted for longer than
+ * the timeout) fires before the poll, and the poll then blocks with no timer
+ * left: a bounded wait that never returns. */
+static void bk__on_timer(uv_timer_t *h) { uv_stop(h->loop); }
 
 static int bk_open(bk *b, int cap) {
     (void)cap;  /* libuv has no per-wait capacity; it reports all it gets */
