@@ -145,7 +145,9 @@ enum EpollBits {
             let data = source.loadUnaligned(fromByteOffset: kernelDataOffset, as: UInt64.self)
             let target = buffer + i &* 16
             target.storeBytes(of: data, as: UInt64.self)
-            target.storeBytes(of: flags(bits), toByteOffset: 8, as: UInt32.self)
+            // The common cases without the general formula: IN alone, OUT alone.
+            let f: UInt32 = bits == IN ? 0x01 : bits == OUT ? 0x02 : flags(bits)
+            target.storeBytes(of: f, toByteOffset: 8, as: UInt32.self)
             target.storeBytes(of: bits, toByteOffset: 12, as: UInt32.self)
         }
     }
