@@ -170,6 +170,7 @@ SWIFTPOLL_API swiftpoll_registry *swiftpoll_poll_registry(swiftpoll_poll *poll);
  *   -EBUSY   another thread is waiting on this poll right now
  * Events left over beyond `capacity` are reported by the next call.  A
  * capacity above INT_MAX/12 is treated as INT_MAX/12.  Allocates nothing.
+ * Not a pthread cancellation point (the system call is issued directly).
  * Thread-safety: one waiting thread per poll (others get -EBUSY); any thread
  * may use the registry and wakers meanwhile, and a registration made during
  * a wait is seen by that wait. */
