@@ -30,13 +30,33 @@ import subprocess
 import sys
 import time
 
-IMPLS = ["epoll", "swiftpoll", "cabi", "libuv", "libevent"]
+ALL_IMPLS = ["epoll", "swiftpoll", "cabi", "mio", "polling", "libuv", "libevent", "poll", "swiftpoll-poll"]
+IMPLS = list(ALL_IMPLS)     # the ones available in this run (set by select_impls)
+SKIPPED = {}                # impl -> why it did not run
 LABELS = {"epoll": "raw epoll", "swiftpoll": "swiftpoll", "cabi": "C build of the ABI (reference)",
-          "libuv": "libuv", "libevent": "libevent"}
+          "mio": "mio 0.8 (Rust)", "polling": "smol-rs/polling 2 (Rust)",
+          "libuv": "libuv", "libevent": "libevent", "poll": "raw poll(2)",
+          "swiftpoll-poll": "swiftpoll over poll(2)"}
+# swiftpoll over poll(2) is the bench-swiftpoll program with the library's
+# backend chosen through the environment; the program prints backend=NAME
+# and a run that did not get the backend it asked for is a failure.
+PROG = {"swiftpoll-poll": "swiftpoll"}
+ENV = {"swiftpoll-poll": {"SWIFTPOLL_BACKEND": "poll"}}
+EXPECT_BACKEND = {"swiftpoll": "epoll", "swiftpoll-poll": "poll", "poll": "poll", "epoll": "epoll"}
+# ratio base: raw poll(2) for swiftpoll's poll(2) backend, raw epoll for the rest
+BASE = {"swiftpoll-poll": "poll"}
+POLL_IMPLS = ("poll", "swiftpoll-poll")
+# programs built by mk/bench.mk with a cost-* counterpart for callgrind
+COST_PROG = {"epoll": "epoll", "swiftpoll": "swiftpoll", "cabi": "cabi", "libuv": "libuv",
+             "libevent": "libevent", "poll": "poll", "swiftpoll-poll": "swiftpoll"}
+# the library's epoll-path figures before the backends (0.1.0, docs/BENCHMARKS.md
+# of commit a6e083e); issue 8: no more than these + 5 after the backend change
+PREV_SWIFTPOLL_COST = {"op_wait": 101.1, "op_register": 81.0, "op_deregister": 37.0, "op_wake": 50.1}
 WORKLOADS = ["ring", "burst", "idle", "churn", "waker"]
 ALL_WORKLOADS = WORKLOADS + ["timeouts"]
 IDLE_SWEEP = [0, 1000, 10000, 100000]
 TARGETS = {"ring": 0.98, "burst": 1.0, "idle": 0.98, "churn": 0.98, "waker": 0.98}
+POLL_TARGETS = {"ring": 0.95, "burst": 0.95}   # swiftpoll-poll vs raw poll(2), issue 8
 UNITS = {
     "ring": "ns per hop (wait + read + write)",
     "burst": "ns per event (4,096 pipes, capacity 1,024)",
@@ -45,6 +65,50 @@ UNITS = {
     "waker": "ns per round trip (wake, wait, wake back, wait)",
 }
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def base_of(impl):
+    return BASE.get(impl, "epoll")
+
+
+def select_impls(args):
+    """Drops the implementations that cannot run here, with the reason."""
+    global IMPLS
+    SKIPPED.clear()
+    header = os.path.join(args.stage, "include", "swiftpoll.h")
+    try:
+        with open(header) as f:
+            has_poll = "SWIFTPOLL_BACKEND_POLL" in f.read()
+    except OSError:
+        has_poll = False
+    for impl in ALL_IMPLS:
+        prog = os.path.join(args.bin, "bench-" + PROG.get(impl, impl))
+        if not os.access(prog, os.X_OK):
+            SKIPPED[impl] = ("`%s` not built (mk/bench.mk builds it with cargo from Debian's librust-mio-dev / "
+                             "librust-polling-dev: `make deps`)" % os.path.relpath(prog, ROOT)
+                             if impl in ("mio", "polling") else "`%s` not built" % prog)
+        elif impl == "swiftpoll-poll" and not has_poll:
+            SKIPPED[impl] = ("the library under test has no poll(2) backend yet (its swiftpoll.h has no "
+                             "SWIFTPOLL_BACKEND_POLL / swiftpoll_poll_new_backend, issue 8)")
+    IMPLS = [i for i in ALL_IMPLS if i not in SKIPPED]
+
+
+def nofile_hard():
+    import resource
+    h = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
+    return 10 ** 9 if h == resource.RLIM_INFINITY else h
+
+
+def idle_count_args(impl, n, scale):
+    """poll(2) costs ~150 ns per registered eventfd per wait (it is O(n)):
+    the poll rows of `idle` get fewer hops, about a second's worth at scale 1
+    (ns per hop stays the figure, so ratios stay comparable)."""
+    if impl not in POLL_IMPLS:
+        return []
+    if n is None:
+        n = min(100000, nofile_hard() - 128)
+    hops = int(max(100, min(200000 * scale, 5e6 * scale / max(n, 1))))
+    return ["--count", str(hops)]
 
 
 def parse_line(out, prefix="BENCH"):
@@ -70,8 +134,11 @@ class Runner:
         self.timeout = timeout
 
     def run(self, impl, workload, args=(), env_extra=None):
-        cmd = [os.path.join(self.bindir, "bench-" + impl), workload] + list(args)
+        prog = PROG.get(impl, impl)
+        cmd = [os.path.join(self.bindir, "bench-" + prog), workload] + list(args)
         env = dict(os.environ)
+        env.pop("SWIFTPOLL_BACKEND", None)
+        env.update(ENV.get(impl, {}))
         if env_extra:
             env.update(env_extra)
         try:
@@ -82,8 +149,12 @@ class Runner:
         if p.returncode != 0:
             return None, "exit %d: %s\n%s%s" % (p.returncode, " ".join(cmd), p.stdout, p.stderr)
         d = parse_line(p.stdout)
-        if d is None or d.get("impl") != impl or d.get("workload") != workload or d.get("ops", 0) <= 0:
-            return None, "no valid BENCH line from %s:\n%s%s" % (" ".join(cmd), p.stdout, p.stderr)
+        envs = " ".join("%s=%s" % kv for kv in ENV.get(impl, {}).items())
+        if d is None or d.get("impl") != prog or d.get("workload") != workload or d.get("ops", 0) <= 0:
+            return None, "no valid BENCH line from %s %s:\n%s%s" % (envs, " ".join(cmd), p.stdout, p.stderr)
+        want = EXPECT_BACKEND.get(impl)
+        if want and d.get("backend") != want:
+            return None, "%s %s ran over backend %s, expected %s" % (envs, " ".join(cmd), d.get("backend"), want)
         return d, None
 
     @staticmethod
@@ -116,9 +187,14 @@ def smoke(args):
             passed += 1
             print("ok   %s" % name)
 
+    select_impls(args)
+    for impl in ALL_IMPLS:
+        if impl in SKIPPED:
+            print("skip %s: %s" % (impl, SKIPPED[impl]))
     for impl in IMPLS:
         for w in ALL_WORKLOADS:
-            strict = impl in ("epoll", "swiftpoll", "cabi")
+            # no heap allocation in the hot loop: swiftpoll (both backends) and the raw limits
+            strict = impl in ("epoll", "swiftpoll", "cabi", "poll", "swiftpoll-poll")
             extra = ["--scale", "0.01", "--idle", "1000"]
             if strict:
                 extra.append("--strict-allocs")
@@ -126,19 +202,27 @@ def smoke(args):
             if not err and strict and d.get("allocs") != 0:
                 err = "allocs=%s (the counter was not preloaded?)" % d.get("allocs")
             if not err and w == "timeouts":
+                # mio 0.8 truncates timeouts to milliseconds (a 50 us wait returns at once): not checked
                 for t in ("t50us", "t1ms", "t1500us"):
-                    if d["%s_min" % t] < d["%s_req" % t] and impl in ("epoll", "swiftpoll"):
+                    if d["%s_min" % t] < d["%s_req" % t] and impl != "mio":
                         err = "%s: a wait returned early (%d ns < %d ns)" % (t, d["%s_min" % t], d["%s_req" % t])
             result("%s %s%s" % (impl, w, " (no heap allocation)" if strict else ""), err)
         # the callgrind program and dlopen timer run (without valgrind here)
-        p = subprocess.run([os.path.join(args.bin, "cost-" + impl), "200"], capture_output=True, text=True, timeout=60)
-        result("%s cost program" % impl,
-               None if p.returncode == 0 and "COST ok" in p.stdout else "exit %d %s%s" % (p.returncode, p.stdout, p.stderr))
+        if impl in COST_PROG:
+            env = dict(os.environ)
+            env.pop("SWIFTPOLL_BACKEND", None)
+            env.update(ENV.get(impl, {}))
+            p = subprocess.run([os.path.join(args.bin, "cost-" + COST_PROG[impl]), "200"], capture_output=True,
+                               text=True, timeout=60, env=env)
+            result("%s cost program" % impl,
+                   None if p.returncode == 0 and "COST ok" in p.stdout else "exit %d %s%s" % (p.returncode, p.stdout, p.stderr))
     lib = swiftpoll_lib(args.stage)
     p = subprocess.run([os.path.join(args.bin, "dlopen_time"), lib or "missing", "swiftpoll_poll_wait"],
                        capture_output=True, text=True, timeout=60)
     result("dlopen libswiftpoll", None if p.returncode == 0 and "DLOPEN" in p.stdout else p.stdout + p.stderr)
     print("bench smoke: %.1f s" % (time.time() - t0))
+    if SKIPPED:
+        print("skipped (see above): %s" % ", ".join(SKIPPED))
     print("%d passed, %d failed" % (passed, failed))
     return 1 if failed else 0
 

@@ -35,7 +35,13 @@ static int bk_open(bk *b, int cap) {
     b->cap = cap;
     b->wfd = -1;
     b->ev = calloc((size_t)cap, sizeof *b->ev);
-    return b->ev ? 0 : -ENOMEM;
+    /* sized up front (64 entries, fds below 1024), grown by doubling */
+    b->alloc = 64;
+    b->pfd = calloc((size_t)b->alloc, sizeof *b->pfd);
+    b->tok = calloc((size_t)b->alloc, sizeof *b->tok);
+    b->nslot = 1024;
+    b->slot = calloc((size_t)b->nslot, sizeof *b->slot);
+    return b->ev && b->pfd && b->tok && b->slot ? 0 : -ENOMEM;
 }
 
 static void bk_close(bk *b) {
