@@ -97,6 +97,11 @@ BENCH_PY_MD_QUICK := $(BENCH_DIR)/python-quick.md
 bench: deps bench-bin bench-plot-deps
 	@if [ -f bench/python/run.py ]; then \
 		$(MAKE) --no-print-directory bench-python || echo "bench: the Python benchmarks failed"; fi
+	@# The Ruby and Lua suites' reports (docs/BENCHMARKS-ruby.md, -lua.md), when their
+	@# fragments define the targets; run.py links and includes them.
+	@for t in bench-ruby bench-lua; do \
+		if $(MAKE) -n $$t >/dev/null 2>&1; then \
+			$(MAKE) --no-print-directory $$t || echo "bench: $$t failed"; fi; done
 	$(BENCH_PY) --rounds 5 --doc docs/BENCHMARKS.md --charts docs --command "make bench" \
 		--python-md $(BENCH_PY_MD_FULL)
 
