@@ -230,10 +230,10 @@ def swiftpoll_lib(stage):
     d = os.path.join(stage, "lib")
     if not os.path.isdir(d):
         return None
-    for f in sorted(os.listdir(d)):
-        if re.match(r"libswiftpoll\.so\.\d+\.\d+\.\d+$", f):
-            return os.path.join(d, f)
-    return None
+    # the newest version staged (an older one may be left in the stage)
+    found = [f for f in os.listdir(d) if re.match(r"libswiftpoll\.so\.\d+\.\d+\.\d+$", f)]
+    found.sort(key=lambda f: [int(x) for x in f.split(".so.")[1].split(".")])
+    return os.path.join(d, found[-1]) if found else None
 
 
 # --------------------------------------------------------------------------
