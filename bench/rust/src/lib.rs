@@ -481,9 +481,14 @@ fn wl_waker<B: Backend>() {
     let wb = ok(b.waker_new(TOK_WAKEB), "waker");
     let stop = Arc::new(AtomicBool::new(false));
     let stop2 = stop.clone();
+    let started = Arc::new(AtomicBool::new(false));
+    let started2 = started.clone();
     let wa2 = wa.clone();
     let th = thread::spawn(move || {
         let (mut count, mut waits) = (0i64, 0i64);
+        // Rust's thread start-up allocates (thread info, TLS): let it finish
+        // before the timed section, so that the count is the poller's.
+        started2.store(true, Ordering::Release);
         loop {
             let n = match b.wait(-1) {
                 Ok(n) => n,
@@ -512,6 +517,9 @@ fn wl_waker<B: Backend>() {
         (count, waits)
     });
     let (mut count_a, mut waits_a) = (0i64, 0i64);
+    while !started.load(Ordering::Acquire) {
+        thread::yield_now();
+    }
     let a0 = allocs_now();
     cpu_mark();
     let t0 = now_ns();
