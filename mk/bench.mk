@@ -4,11 +4,14 @@
 # poll(2).  Sources in bench/ (bench/python/ is the Python suite's).
 #
 #   make bench          full run (5 interleaved rounds), writes docs/BENCHMARKS.md
-#                       and docs/bench-*.png (installs matplotlib from PyPI)
-#   make bench-quick    the same at a tenth of the counts (< 2 minutes)
+#                       and docs/bench-*.png (installs matplotlib from PyPI);
+#                       ~13 minutes quiet, ~17 on a loaded 2-core machine, plus
+#                       the Python, Ruby and Lua suites' benchmarks when present
+#   make bench-quick    the same at a tenth of the counts (~2 minutes + Python)
 #   make test-bench     smoke test (part of make test): every workload for
 #                       every implementation at tiny counts, correctness only
-#   make bench-bin      just build the programs into build/bench/
+#   make bench-bin      just build the programs into build/bench/ (the Rust ones
+#                       with cargo, offline: ~10 s from scratch, then incremental)
 #
 # swiftpoll is linked the way users link it: a private install
 # (make stage STAGE=build/stage-bench) found through pkg-config.
@@ -113,5 +116,8 @@ bench-quick: deps bench-bin bench-plot-deps
 	$(BENCH_PY) --rounds 5 --quick --doc docs/BENCHMARKS.md --charts docs --command "make bench-quick" \
 		--python-md $(BENCH_PY_MD_QUICK)
 
+# The smoke test builds the Rust peers too (bench-bin): from scratch cargo takes
+# ~10 s here (measured), cheap enough for make test, and without it their rows
+# would have no correctness check.
 test-bench: bench-bin
 	$(BENCH_PY) --smoke
