@@ -680,8 +680,8 @@ def write_doc(args, env, summary, idle, idle_cpu, idle_reg, tsum, allocs, cost, 
     a("")
     a("How to read it: every (implementation, workload) pair ran %d times, interleaved (each round runs "
       "every implementation once per workload, the order of implementations rotated each round). "
-      "**ratio** = raw epoll's time / the implementation's time *in the same round*, so > 1 is faster "
-      "than raw epoll; the table gives the median of the per-round ratios (min..max), which survives a "
+      "**ratio** = raw epoll's time (raw poll(2)'s for swiftpoll over poll(2)) / the implementation's "
+      "time *in the same round*, so > 1 is faster than the base; the table gives the median of the per-round ratios (min..max), which survives a "
       "noisy shared machine where absolute figures do not. Absolute figures are medians (min..max). "
       "Every program runs at nice -10 where allowed, all implementations alike."
       % args.rounds)
