@@ -712,9 +712,13 @@ def write_doc(args, env, summary, idle, idle_cpu, idle_reg, tsum, allocs, cost, 
     a("")
     a("## Results")
     a("")
+    m = re.search(r"median ([\d.]+)", env.get("load", ""))
+    loaded = m is not None and float(m.group(1)) > 2.5
     a("Speed relative to raw epoll: median of the per-round ratios (min..max over rounds). "
-      "**Wall** is the primary figure; **CPU** uses the process's CPU time (user + system, all threads) "
-      "instead, which leaves out time spent waiting for a CPU on a busy machine.")
+      "**Wall** is the primary figure on a quiet machine; **CPU** uses the process's CPU time (user + system, "
+      "all threads) instead, which leaves out time spent waiting for a CPU on a busy machine."
+      + (" **This run was made on a loaded machine (%s): read the CPU ratios, and callgrind's counts below.**"
+         % env.get("load") if loaded else ""))
     a("")
     peers = [i for i in IMPLS if i != "epoll"]
     for key, title in (("ratio", "Wall time"), ("cpu_ratio", "CPU time")):
