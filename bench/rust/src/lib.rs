@@ -669,3 +669,104 @@ pub fn main<B: Backend>() {
         }
     }
 }
+
+// ---------------------------------------------------------------- cost
+/// `bench-IMPL cost [N]`: the sequence of bench/src/cost.c for callgrind.  The
+/// calls go through `op_*` functions that each binary defines with
+/// `cost_ops!` (#[no_mangle], #[inline(never)]), so callgrind's inclusive count
+/// of op_wait / op_register / op_deregister / op_wake divided by N is the cost
+/// of one call, as for the C programs.  A oneshot backend (polling) re-arms the
+/// eventfd after each wait outside op_wait: that re-arm is not counted.
+pub struct CostOps<B: Backend> {
+    pub wait: fn(&mut B) -> usize,
+    pub register: fn(&mut B, RawFd, u64),
+    pub deregister: fn(&mut B, RawFd),
+    pub wake: fn(&B::W),
+}
+
+#[macro_export]
+macro_rules! cost_ops {
+    ($b:ty) => {
+        #[no_mangle]
+        #[inline(never)]
+        fn op_wait(b: &mut $b) -> usize {
+            <$b as $crate::Backend>::wait(b, -1).unwrap_or(usize::MAX)
+        }
+        #[no_mangle]
+        #[inline(never)]
+        fn op_register(b: &mut $b, fd: std::os::unix::io::RawFd, t: u64) {
+            <$b as $crate::Backend>::add(b, fd, t).expect("register")
+        }
+        #[no_mangle]
+        #[inline(never)]
+        fn op_deregister(b: &mut $b, fd: std::os::unix::io::RawFd) {
+            <$b as $crate::Backend>::del(b, fd).expect("deregister")
+        }
+        #[no_mangle]
+        #[inline(never)]
+        fn op_wake(w: &<$b as $crate::Backend>::W) {
+            $crate::Waker::wake(w).expect("wake")
+        }
+        fn cost_ops() -> $crate::CostOps<$b> {
+            $crate::CostOps { wait: op_wait, register: op_register, deregister: op_deregister, wake: op_wake }
+        }
+    };
+}
+
+pub fn cost_main<B: Backend>(n: i64, ops: CostOps<B>) {
+    let mut b = ok(B::open(8), "open");
+    let efd = unsafe { libc::eventfd(0, libc::EFD_CLOEXEC | libc::EFD_NONBLOCK) };
+    check!(efd >= 0);
+    ok(b.add(efd, 1), "register eventfd");
+    let one = 1u64.to_ne_bytes();
+    let mut v = [0u8; 8];
+    for i in 0..n {
+        check!(wr(efd, &one) == 8);
+        let k = (ops.wait)(&mut b);
+        if k != 1 || b.tok(0) != 1 {
+            fail(format!("wait {}: {} events", i, k));
+        }
+        check!(rd(efd, &mut v) == 8);
+        ok(b.rearm(efd, 1), "rearm");
+    }
+    ok(b.del(efd), "del");
+    let mut sv = [0 as RawFd; 2];
+    check!(
+        unsafe {
+            libc::socketpair(libc::AF_UNIX, libc::SOCK_STREAM | libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC, 0, sv.as_mut_ptr())
+        } == 0
+    );
+    for i in 0..n {
+        (ops.register)(&mut b, sv[0], 100 + i as u64);
+        (ops.deregister)(&mut b, sv[0]);
+    }
+    drop(b);
+    let mut w = ok(B::open(8), "open");
+    let wk = ok(w.waker_new(7), "waker");
+    for i in 0..n {
+        (ops.wake)(&wk);
+        let k = ok(w.wait(-1), "wait");
+        if k != 1 || w.tok(0) != 7 {
+            fail(format!("after wake {}: {} events", i, k));
+        }
+    }
+    close(efd);
+    close(sv[0]);
+    close(sv[1]);
+    println!("COST ok n={}", n);
+}
+
+/// main() of a peer program: `bench-IMPL WORKLOAD ...` or `bench-IMPL cost [N]`.
+pub fn main_with_cost<B: Backend>(ops: CostOps<B>) {
+    let args: Vec<String> = std::env::args().collect();
+    if args.len() >= 2 && args[1] == "cost" {
+        unsafe {
+            CFG = Some(Cfg { workload: "cost".into(), scale: 1.0, count: -1, idle: -1, strict: false, name: B::NAME });
+            libc::alarm(600);
+        }
+        let n = args.get(2).and_then(|s| s.parse().ok()).unwrap_or(10000);
+        cost_main::<B>(n, ops);
+        return;
+    }
+    main::<B>()
+}

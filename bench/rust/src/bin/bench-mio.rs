@@ -9,7 +9,7 @@ use std::io;
 use std::os::unix::io::RawFd;
 use std::sync::Arc;
 use std::time::Duration;
-use swiftpoll_bench_peers::{main as bench_main, Backend, Waker};
+use swiftpoll_bench_peers::{cost_ops, main_with_cost, Backend, Waker};
 
 struct MioBackend {
     poll: Poll,
@@ -63,6 +63,8 @@ impl Backend for MioBackend {
     }
 }
 
+cost_ops!(MioBackend);
+
 fn main() {
-    bench_main::<MioBackend>()
+    main_with_cost(cost_ops())
 }

@@ -12,7 +12,7 @@ use std::os::unix::io::RawFd;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
-use swiftpoll_bench_peers::{main as bench_main, Backend, Waker};
+use swiftpoll_bench_peers::{cost_ops, main_with_cost, Backend, Waker};
 
 struct PollingBackend {
     poller: Arc<Poller>,
@@ -86,6 +86,8 @@ impl Backend for PollingBackend {
     }
 }
 
+cost_ops!(PollingBackend);
+
 fn main() {
-    bench_main::<PollingBackend>()
+    main_with_cost(cost_ops())
 }
