@@ -990,8 +990,9 @@ def bench(args):
     LOADS.append((time.time(), os.getloadavg()[0]))
     env = environment(args)
     env["load"] = load_text()
+    elapsed = time.time() - t_start   # the measuring; the same figure in the JSON and the page
     raw = {"meta": {"rounds": args.rounds, "command": args.command, "mode": mode,
-                    "elapsed": time.time() - t_start},
+                    "elapsed": elapsed},
            "env": env, "results": results, "summary": summary, "idle": idle, "idle_cpu": idle_cpu,
            "idle_reg": idle_reg,
            "timeouts": tsum, "allocs": allocs, "callgrind": cost, "libs": libs, "errors": errors,
@@ -1000,7 +1001,7 @@ def bench(args):
         json.dump(raw, f, indent=1, default=str)
     pngs = charts(args.charts, summary, idle, idle_cpu, tsum, cost)
     write_doc(args, env, summary, idle, idle_cpu, idle_reg, tsum, allocs, cost, libs, errors, mode,
-              time.time() - t_start, pngs)
+              elapsed, pngs)
     log("wrote %s and %s" % (args.doc, ", ".join(pngs)))
     return 1 if errors else 0
 
