@@ -944,8 +944,8 @@ def write_doc(args, env, summary, idle, idle_cpu, idle_reg, tsum, allocs, cost, 
     a("")
     a("```sh")
     a("make deps          # Debian: libuv1-dev libevent-dev valgrind cargo librust-mio-dev librust-polling-dev")
-    a("make bench         # ~10 minutes: this page and docs/bench-*.png")
-    a("make bench-quick   # a tenth of the counts, < 2 minutes")
+    a("make bench         # ~13-17 minutes (plus the Python, Ruby, Lua suites'): this page and docs/bench-*.png")
+    a("make bench-quick   # a tenth of the counts, ~3 minutes")
     a("build/bench/bench-swiftpoll ring --scale 0.1   # one program, one line")
     a("SWIFTPOLL_BACKEND=poll build/bench/bench-swiftpoll ring --scale 0.1   # the same over poll(2)")
     a("build/bench/bench-mio ring --scale 0.1        # mio; bench-polling, bench-poll likewise")
@@ -954,7 +954,8 @@ def write_doc(args, env, summary, idle, idle_cpu, idle_reg, tsum, allocs, cost, 
     a("Counts at scale 1: ring 500,000 hops over 64 pipes; burst 200 rounds over 4,096 pipes (capacity "
       "1,024); idle 200,000 hops beside up to 100,000 idle eventfds; churn 1,000,000 register + deregister "
       "of one socket (every 1,024th proved live and then proved gone); waker 200,000 round trips between "
-      "two threads; timeouts 200 waits each of 50 us, 1 ms, 1.5 ms.")
+      "two threads; timeouts 200 waits each of 50 us, 1 ms, 1.5 ms. The poll(2) rows of idle: about 5,000,000 / N "
+      "hops (at least 100).")
     a("")
     with open(args.doc, "w") as f:
         f.write("\n".join(L))
