@@ -100,11 +100,9 @@ BENCH_PY_MD_QUICK := $(BENCH_DIR)/python-quick.md
 bench: deps bench-bin bench-plot-deps
 	@if [ -f bench/python/run.py ]; then \
 		$(MAKE) --no-print-directory bench-python || echo "bench: the Python benchmarks failed"; fi
-	@# The Ruby and Lua suites' reports (docs/BENCHMARKS-ruby.md, -lua.md), when their
-	@# fragments define the targets; run.py links and includes them.
-	@for t in bench-ruby bench-lua; do \
-		if $(MAKE) -n $$t >/dev/null 2>&1; then \
-			$(MAKE) --no-print-directory $$t || echo "bench: $$t failed"; fi; done
+	@# The Ruby and Lua reports (docs/BENCHMARKS-ruby.md, -lua.md) are made by their
+	@# fragments, which add bench-ruby / bench-lua as prerequisites of bench (so they
+	@# run first); run.py links and includes whichever files are there.
 	$(BENCH_PY) --rounds 5 --doc docs/BENCHMARKS.md --charts docs --command "make bench" \
 		--python-md $(BENCH_PY_MD_FULL)
 
