@@ -355,7 +355,7 @@ for name, v in pairs(K) do
 end
 M.BACKENDS = BACKENDS
 
-local function backend_number(b, 4)
+local function backend_number(b)
   if type(b) == "string" then
     local v = BACKENDS[b]
     if v == nil then argerror(1, "Poll.new", "unknown backend: " .. b, 4) end
