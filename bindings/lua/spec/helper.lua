@@ -10,6 +10,11 @@ local wait = require "posix.sys.wait"
 local signal = require "posix.signal"
 
 pcall(ffi.cdef, "long send(int fd, const void *buf, size_t len, int flags);")
+pcall(ffi.cdef, [[
+typedef unsigned long pthread_t;
+int pthread_create(pthread_t *thread, const void *attr, void *(*start)(void *), void *arg);
+int pthread_join(pthread_t thread, void **retval);
+]])
 
 local H = {}
 local opened = {}

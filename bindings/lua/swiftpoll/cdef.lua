@@ -11,7 +11,10 @@ typedef struct swiftpoll_event { swiftpoll_token token; uint32_t flags; uint32_t
 uint32_t swiftpoll_abi_version(void);
 const char *swiftpoll_version(void);
 const char *swiftpoll_strerror(int err);
+const char *swiftpoll_backend_name(int backend);
 int swiftpoll_poll_new(swiftpoll_poll **out);
+int swiftpoll_poll_new_backend(swiftpoll_poll **out, int backend);
+int swiftpoll_poll_backend(const swiftpoll_poll *poll);
 void swiftpoll_poll_free(swiftpoll_poll *poll);
 int swiftpoll_poll_fd(const swiftpoll_poll *poll);
 swiftpoll_registry *swiftpoll_poll_registry(swiftpoll_poll *poll);
@@ -30,9 +33,9 @@ void swiftpoll_waker_free(swiftpoll_waker *w);
   -- every #define of the header that is a number or a string, in header order
   constants = {
     SWIFTPOLL_VERSION_MAJOR = 0,
-    SWIFTPOLL_VERSION_MINOR = 1,
+    SWIFTPOLL_VERSION_MINOR = 2,
     SWIFTPOLL_VERSION_PATCH = 0,
-    SWIFTPOLL_VERSION_STRING = "0.1.0",
+    SWIFTPOLL_VERSION_STRING = "0.2.0",
     SWIFTPOLL_ABI_VERSION = 1,
     SWIFTPOLL_READABLE = 0x01,
     SWIFTPOLL_WRITABLE = 0x02,
@@ -46,13 +49,20 @@ void swiftpoll_waker_free(swiftpoll_waker *w);
     SWIFTPOLL_EVENT_READ_CLOSED = 0x08,
     SWIFTPOLL_EVENT_WRITE_CLOSED = 0x10,
     SWIFTPOLL_EVENT_PRIORITY = 0x20,
+    SWIFTPOLL_BACKEND_DEFAULT = 0,
+    SWIFTPOLL_BACKEND_EPOLL = 1,
+    SWIFTPOLL_BACKEND_POLL = 2,
+    SWIFTPOLL_BACKEND_KQUEUE = 3,
   },
   -- every function the header declares, in header order
   functions = {
     "swiftpoll_abi_version",
     "swiftpoll_version",
     "swiftpoll_strerror",
+    "swiftpoll_backend_name",
     "swiftpoll_poll_new",
+    "swiftpoll_poll_new_backend",
+    "swiftpoll_poll_backend",
     "swiftpoll_poll_free",
     "swiftpoll_poll_fd",
     "swiftpoll_poll_registry",

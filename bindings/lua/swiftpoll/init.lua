@@ -423,9 +423,13 @@ function Poll.new(opts)
   return self
 end
 
+--- poll:fileno() -> fd | nil, message, errno: the epoll (or kqueue) fd, owned
+-- by the poll (do not close it); the poll(2) backend has none (ENOTSUP).
 function Poll:fileno()
   if self._ptr == nil then closed_error("Poll") end
-  return self._fd
+  local fd = self._fd
+  if fd < 0 then return fail(fd) end
+  return fd
 end
 
 function Poll:registry()
@@ -476,7 +480,8 @@ function Poll:is_closed() return self._ptr == nil end
 
 function Poll:__tostring()
   if self._ptr == nil then return "swiftpoll.Poll (closed)" end
-  return ("swiftpoll.Poll (fd %d)"):format(self._fd)
+  if self._fd < 0 then return "swiftpoll.Poll (" .. tostring((self:backend())) .. ")" end
+  return ("swiftpoll.Poll (%s, fd %d)"):format(self:backend(), self._fd)
 end
 
 ----------------------------------------------------------------- Registry
