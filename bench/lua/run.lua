@@ -386,7 +386,7 @@ if args.out then
   end
   p(("- **FFI cost**: a JIT-compiled call into the library costs %.1f ns (%.0f ns interpreted), so the " ..
     "module calls `swiftpoll_poll_wait` with its four arguments directly; `swiftpoll_poll_wait_args` " ..
-    "would save nothing here. For comparison, a ctypes call costs hundreds of ns (docs/BENCHMARKS-python.md)."):format(
+    "would save nothing here. For comparison, a ctypes call of the same function costs about 110 ns (docs/BENCHMARKS-python.md)."):format(
     cost_jit, cost_interp))
   p(("- **ring vs ring-ffi**: the same ring with read/write(2) declared through the ffi instead of " ..
     "luaposix's `read`/`write` runs %.2f× faster for swiftpoll: a hop is three system calls (a wait, " ..

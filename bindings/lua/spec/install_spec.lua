@@ -103,6 +103,14 @@ describe("install", function()
     assert.are.equal("bundled " .. tmp .. "/swiftpoll/libswiftpoll.so", out)
   end)
 
+  it("returns nil, message, EINVAL from Poll.new when SWIFTPOLL_BACKEND names no backend", function()
+    local status, out = lua_child("SWIFTPOLL_LIBRARY=" .. H.shquote(libpath) .. " SWIFTPOLL_BACKEND=bogus",
+      'local sp = require "swiftpoll"; local p, msg, e = sp.Poll.new(); ' ..
+      'local q = assert(sp.Poll.new{backend = "epoll"}); io.write(tostring(p), " ", e, " ", msg, " ", (q:backend()))')
+    assert.are.equal(0, status, out)
+    assert.matches("^nil 22 .+ epoll$", out)
+  end)
+
   it("refuses a library of another ABI version", function()
     local tmp = os.tmpname(); os.remove(tmp)
     local status, out = H.run(("mkdir -p %s && printf 'unsigned swiftpoll_abi_version(void){return 2;}\\n' > %s/fake.c && cc -shared -fPIC -o %s/libfake.so %s/fake.c"):format(tmp, tmp, tmp, tmp))
