@@ -53,6 +53,9 @@ do
 end
 
 local RING_PIPES, BURST_PIPES, BURST_CAP = 64, 4096, 1024
+-- the ring's waits block (nil); the smoke run bounds them, so that a broken
+-- binding fails the suite instead of hanging it
+local WAIT = args.smoke and 5 or nil
 -- Counts per implementation, each about 0.3 s a round on the reference machine
 -- (rates are per second, so the two need not do the same amount of work).
 local function count(n, min) return math.max(min, math.floor(n * args.scale)) end
@@ -97,8 +100,11 @@ local function ring_swiftpoll(hops, io, backend)
   write(ps[1][2])
   local done = 0
   local t0 = clock()
+  local waits = 0
   while done < hops do
-    poll:poll(events)
+    if poll:poll(events, WAIT) == 0 then error("ring: timed out") end
+    waits = waits + 1
+    if waits > 2 * hops then error("ring: waits without events") end -- a broken binding must not hang
     for ev in events:iter() do
       local fd = ev:token()
       read(fd)
@@ -127,8 +133,11 @@ local function ring_posix(hops, io)
   write(ps[1][2])
   local done = 0
   local t0 = clock()
+  local waits = 0
   while done < hops do
-    local n = poll(fds, -1)
+    if poll(fds, WAIT and WAIT * 1000 or -1) == 0 then error("ring: timed out") end
+    waits = waits + 1
+    if waits > 2 * hops then error("ring: waits without events") end
     for i = 1, RING_PIPES do
       local rev = entries[i].revents
       if rev and rev.IN then

@@ -102,6 +102,17 @@ describe("swiftpoll", function()
       assert.matches("closed", tostring(poll))
     end)
 
+    it("converts seconds to nanoseconds rounding up (a tiny timeout never becomes 0)", function()
+      local ns = sp._timeout_ns
+      assert.are.equal(-1, ns(nil))
+      assert.are.equal(0, ns(0))
+      assert.are.equal(1, ns(1e-12))
+      assert.are.equal(1500000, ns(0.0015))
+      assert.are.equal(2000000000, ns(2))
+      assert.are.equal(-1, ns(math.huge))
+      assert.are.equal(-1, ns(1e10)) -- beyond 292 years: forever
+    end)
+
     it("rejects bad arguments before calling the library", function()
       assert.has_error(function() poll:poll({}, 0) end)
       assert.has_error(function() poll:poll(events, -1) end)

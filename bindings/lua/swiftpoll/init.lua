@@ -233,6 +233,8 @@ local function timeout_ns(timeout, n, fname)
   return ns < 1 and 1 or ns
 end
 
+M._timeout_ns = timeout_ns -- internal: exposed for the suite
+
 local closed_error = function(kind)
   error("attempt to use a closed swiftpoll." .. kind, 3)
 end
