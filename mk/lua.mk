@@ -40,6 +40,7 @@ test-lua: lua-stage
 
 examples: examples-lua
 examples-lua: lua-stage
+	@echo "== examples/echo_server.lua: luajit examples/echo_server.lua"
 	$(LUA_ENV) timeout 60 $(LUAJIT) examples/echo_server.lua
 
 bench: bench-lua

@@ -411,6 +411,32 @@ describe("swiftpoll", function()
       assert.matches("swiftpoll.Event%(token=2, readable", tostring(view))
     end)
 
+    it("reads events without allocating in a JIT-compiled loop", function()
+      if not (jit and jit.status()) then return pending("JIT off") end
+      local r, w = H.pipe()
+      assert(reg:register(r, 3, R + LEVEL))
+      H.write(w, "x")
+      local function run(n)
+        local s = 0
+        for _ = 1, n do
+          poll:poll(events, 0)
+          for ev in events:iter() do s = s + ev:token() end
+          for _, ev in events:ipairs() do s = s + ev:token() end
+          s = s + events[1]:token()
+        end
+        return s
+      end
+      run(2000) -- compiled
+      collectgarbage(); collectgarbage("stop")
+      local before = collectgarbage("count")
+      local s = run(50000)
+      local grown = collectgarbage("count") - before
+      collectgarbage("restart")
+      assert.are.equal(50000 * 9, s)
+      -- one boxed view per event would be ~150,000 objects (megabytes); allow noise
+      assert.is_true(grown < 64, ("%.1f KB allocated"):format(grown))
+    end)
+
     it("rejects bad capacities", function()
       for _, c in ipairs({ 0, -1, 1.5, "8", 2 ^ 31 }) do
         assert.has_error(function() sp.Events.new(c) end)
