@@ -121,6 +121,8 @@ struct PollSlot {
     /// and reused (which epoll forgets by itself) from a second registration.
     @usableFromInline var device: UInt64
     @usableFromInline var inode: UInt64
+    /// poll(2) said POLLNVAL: the descriptor was closed while registered.
+    @usableFromInline var closed: Bool
 
     @inlinable
     init(fd: Int32, interest: UInt32, token: UInt64, device: UInt64, inode: UInt64) {
@@ -129,6 +131,7 @@ struct PollSlot {
         self.token = token
         self.device = device
         self.inode = inode
+        self.closed = false
     }
 }
 
@@ -277,7 +280,9 @@ public final class PollTable: @unchecked Sendable {
         let s = state
         if let i = s.pointee.index.find(fd) {
             let old = s.pointee.slots[i]
-            if old.device == device && old.inode == inode { throw .fileExists }
+            // Files without an inode of their own (eventfd, timerfd: one anonymous inode
+            // for all) look alike: only a POLLNVAL seen tells that one was closed.
+            if !old.closed && old.device == device && old.inode == inode { throw .fileExists }
             // The registered descriptor was closed and its number reused: epoll would
             // have dropped the old registration; so do we.
             s.pointee.slots[i] = slot
@@ -452,6 +457,7 @@ public final class PollTable: @unchecked Sendable {
                 produced += 1
                 if slot.interest & Interest.oneshot.rawValue != 0 || revents & PollBits.NVAL != 0 {
                     s.pointee.fds[i].fd = ~slot.fd
+                    s.pointee.slots[i].closed = revents & PollBits.NVAL != 0
                     disarmed = true
                 }
             }
@@ -523,6 +529,7 @@ struct FDIndex {
 
     @inlinable
     func find(_ fd: Int32) -> Int? {
+        if fd < 0 { return nil }
         var i = home(fd)
         while true {
             let k = keys[i]
