@@ -272,6 +272,9 @@ describe("swiftpoll", function()
         function() reg:register(r, 1, nil) end,
         function() reg:reregister(r, "x", R) end,
         function() reg:deregister(-3) end,
+        function() reg:register(io.stdout, 1, R) end, -- a Lua file: no getfd/fileno
+        function() reg:register(newproxy(), 1, R) end, -- a userdata that cannot be indexed
+        function() reg:register(r, 1, 2 ^ 40) end,
       }
       for i, f in ipairs(bad) do
         local ok, err = pcall(f)

@@ -175,7 +175,8 @@ local function check_fd(fd, n, fname)
     argerror(n, fname, "invalid file descriptor: " .. tostring(fd), 4)
   end
   if t == "table" or t == "userdata" then -- luasocket's getfd(), or fileno()
-    local get = fd.getfd or fd.fileno
+    local ok, get = pcall(function() return fd.getfd or fd.fileno end) -- a userdata may not be indexable
+    if not ok then get = nil end
     if type(get) == "function" then
       local v = get(fd)
       if type(v) == "number" and v >= 0 and v <= INT_MAX and v == floor(v) then return v end
@@ -206,7 +207,8 @@ local function check_interest(i, n, fname)
     argerror(n, fname, "interest (number, e.g. swiftpoll.Interest.READABLE) expected, got " .. type(i), 4)
   end
   if i < 0 or i ~= floor(i) or i > ALL_BITS or band(i, bit.bnot(ALL_BITS)) ~= 0 then
-    argerror(n, fname, ("unknown interest bits: 0x%x"):format(i >= 0 and i <= 0x7fffffff and i or 0), 4)
+    argerror(n, fname, "unknown interest bits: " .. (i >= 0 and i <= 0x7fffffff and i == floor(i)
+      and ("0x%x"):format(i) or tostring(i)), 4)
   end
   if band(i, INTEREST_BITS) == 0 then
     argerror(n, fname, "interest needs READABLE, WRITABLE or PRIORITY", 4)
