@@ -16,55 +16,82 @@ import Synchronization
 ///   so that draining the notifier never swallows one (mio#1874).
 /// - Nothing is removed behind the caller's back on POLLHUP/POLLERR (mio PR #2012).
 public struct PollSelector: SelectorBackend {
-    let table: PollTable
+    /// Each handle (poll, clone, waker) holds one reference, taken in `make`/`duplicate`/
+    /// `makeWaker` and given back in `close`/`releaseWaker`: the calls in between borrow
+    /// it without retain/release (the enum payload would otherwise be copied, and
+    /// retained, on every wait).
+    let table: Unmanaged<PollTable>
 
-    init(table: PollTable) { self.table = table }
+    init(table: Unmanaged<PollTable>) { self.table = table }
 
     public static func make() throws(Errno) -> PollSelector {
-        PollSelector(table: try PollTable.make())
+        PollSelector(table: Unmanaged.passRetained(try PollTable.make()))
     }
 
     /// Clones share the table: there is no descriptor to duplicate.
-    public func duplicate() throws(Errno) -> PollSelector { PollSelector(table: table) }
+    public func duplicate() throws(Errno) -> PollSelector { PollSelector(table: table.retain()) }
 
     /// The table goes when its last poll, clone or waker does.
-    public func close() {}
+    public func close() { table.release() }
 
     public var fileDescriptor: Int32 { -1 }
 
+    /// `body` on the borrowed table (`_withUnsafeGuaranteedRef` has no typed throws).
+    @inline(__always)
+    func withTable<R>(_ body: (PollTable) throws(Errno) -> R) throws(Errno) -> R {
+        var failure: Errno? = nil
+        let result: R? = table._withUnsafeGuaranteedRef { (t) -> R? in
+            do throws(Errno) {
+                return try body(t)
+            } catch {
+                failure = error
+                return nil
+            }
+        }
+        if let failure { throw failure }
+        return result!
+    }
+
     public func register(_ fd: Int32, token: Token, interest: Interest) throws(Errno) {
-        try table.register(fd, token: token, interest: interest)
+        try withTable { (t) throws(Errno) in try t.register(fd, token: token, interest: interest) }
     }
 
     public func reregister(_ fd: Int32, token: Token, interest: Interest) throws(Errno) {
-        try table.reregister(fd, token: token, interest: interest)
+        try withTable { (t) throws(Errno) in try t.reregister(fd, token: token, interest: interest) }
     }
 
     public func deregister(_ fd: Int32) throws(Errno) {
-        try table.deregister(fd)
+        try withTable { (t) throws(Errno) in try t.deregister(fd) }
     }
 
     public func select(
         into events: UnsafeMutablePointer<Event>, capacity: Int, timeoutNanoseconds: Int64
     ) throws(Errno) -> Int {
-        try table.select(into: events, capacity: capacity, timeoutNanoseconds: timeoutNanoseconds)
+        try withTable { (t) throws(Errno) in
+            try t.select(into: events, capacity: capacity, timeoutNanoseconds: timeoutNanoseconds)
+        }
     }
 
     // MARK: waker
 
-    /// The table whose flag and notifier the waker uses.
-    public struct WakerState: Sendable {
-        let table: PollTable
+    /// The table whose flag and notifier the waker uses (one reference held).
+    public struct WakerState: @unchecked Sendable {
+        let table: Unmanaged<PollTable>
     }
 
     public func makeWaker(token: Token) throws(Errno) -> WakerState {
-        table.installWaker(token: token)
-        return WakerState(table: table)
+        table._withUnsafeGuaranteedRef { $0.installWaker(token: token) }
+        return WakerState(table: table.retain())
     }
 
-    public static func wake(_ waker: WakerState) throws(Errno) { waker.table.wake() }
+    public static func wake(_ waker: WakerState) throws(Errno) {
+        waker.table._withUnsafeGuaranteedRef { $0.wake() }
+    }
 
-    public static func releaseWaker(_ waker: WakerState) { waker.table.removeWaker() }
+    public static func releaseWaker(_ waker: WakerState) {
+        waker.table._withUnsafeGuaranteedRef { $0.removeWaker() }
+        waker.table.release()
+    }
 }
 
 /// The poll(2) bits (numerically the epoll ones on Linux), and the translation to
