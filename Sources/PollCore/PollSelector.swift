@@ -277,7 +277,9 @@ public final class PollTable: @unchecked Sendable {
         let s = state
         if let i = s.pointee.index.find(fd) {
             let old = s.pointee.slots[i]
-            if old.device == device && old.inode == inode { throw .fileExists }
+            // interest 0 marks an entry a wait saw closed (POLLNVAL): stale whatever its
+            // identity (eventfds, timerfds, signalfds share one anonymous inode).
+            if old.interest != 0 && old.device == device && old.inode == inode { throw .fileExists }
             // The registered descriptor was closed and its number reused: epoll would
             // have dropped the old registration; so do we.
             s.pointee.slots[i] = slot
@@ -453,6 +455,7 @@ public final class PollTable: @unchecked Sendable {
                 if slot.interest & Interest.oneshot.rawValue != 0 || revents & PollBits.NVAL != 0 {
                     s.pointee.fds[i].fd = ~slot.fd
                     disarmed = true
+                    if revents & PollBits.NVAL != 0 { s.pointee.slots[i].interest = 0 }
                 }
             }
             i = i + 1 == count ? 1 : i + 1
@@ -526,8 +529,9 @@ struct FDIndex {
         var i = home(fd)
         while true {
             let k = keys[i]
-            if k == fd { return Int(values[i]) }
+            // Empty first: an empty key is -1, which must not match fd -1.
             if k < 0 { return nil }
+            if k == fd { return Int(values[i]) }
             i = (i + 1) & mask
         }
     }
