@@ -16,55 +16,82 @@ import Synchronization
 ///   so that draining the notifier never swallows one (mio#1874).
 /// - Nothing is removed behind the caller's back on POLLHUP/POLLERR (mio PR #2012).
 public struct PollSelector: SelectorBackend {
-    let table: PollTable
+    /// Each handle (poll, clone, waker) holds one reference, taken in `make`/`duplicate`/
+    /// `makeWaker` and given back in `close`/`releaseWaker`: the calls in between borrow
+    /// it without retain/release (the enum payload would otherwise be copied, and
+    /// retained, on every wait).
+    let table: Unmanaged<PollTable>
 
-    init(table: PollTable) { self.table = table }
+    init(table: Unmanaged<PollTable>) { self.table = table }
 
     public static func make() throws(Errno) -> PollSelector {
-        PollSelector(table: try PollTable.make())
+        PollSelector(table: Unmanaged.passRetained(try PollTable.make()))
     }
 
     /// Clones share the table: there is no descriptor to duplicate.
-    public func duplicate() throws(Errno) -> PollSelector { PollSelector(table: table) }
+    public func duplicate() throws(Errno) -> PollSelector { PollSelector(table: table.retain()) }
 
     /// The table goes when its last poll, clone or waker does.
-    public func close() {}
+    public func close() { table.release() }
 
     public var fileDescriptor: Int32 { -1 }
 
+    /// `body` on the borrowed table (`_withUnsafeGuaranteedRef` has no typed throws).
+    @inline(__always)
+    func withTable<R>(_ body: (PollTable) throws(Errno) -> R) throws(Errno) -> R {
+        var failure: Errno? = nil
+        let result: R? = table._withUnsafeGuaranteedRef { (t) -> R? in
+            do throws(Errno) {
+                return try body(t)
+            } catch {
+                failure = error
+                return nil
+            }
+        }
+        if let failure { throw failure }
+        return result!
+    }
+
     public func register(_ fd: Int32, token: Token, interest: Interest) throws(Errno) {
-        try table.register(fd, token: token, interest: interest)
+        try withTable { (t) throws(Errno) in try t.register(fd, token: token, interest: interest) }
     }
 
     public func reregister(_ fd: Int32, token: Token, interest: Interest) throws(Errno) {
-        try table.reregister(fd, token: token, interest: interest)
+        try withTable { (t) throws(Errno) in try t.reregister(fd, token: token, interest: interest) }
     }
 
     public func deregister(_ fd: Int32) throws(Errno) {
-        try table.deregister(fd)
+        try withTable { (t) throws(Errno) in try t.deregister(fd) }
     }
 
     public func select(
         into events: UnsafeMutablePointer<Event>, capacity: Int, timeoutNanoseconds: Int64
     ) throws(Errno) -> Int {
-        try table.select(into: events, capacity: capacity, timeoutNanoseconds: timeoutNanoseconds)
+        try withTable { (t) throws(Errno) in
+            try t.select(into: events, capacity: capacity, timeoutNanoseconds: timeoutNanoseconds)
+        }
     }
 
     // MARK: waker
 
-    /// The table whose flag and notifier the waker uses.
-    public struct WakerState: Sendable {
-        let table: PollTable
+    /// The table whose flag and notifier the waker uses (one reference held).
+    public struct WakerState: @unchecked Sendable {
+        let table: Unmanaged<PollTable>
     }
 
     public func makeWaker(token: Token) throws(Errno) -> WakerState {
-        table.installWaker(token: token)
-        return WakerState(table: table)
+        table._withUnsafeGuaranteedRef { $0.installWaker(token: token) }
+        return WakerState(table: table.retain())
     }
 
-    public static func wake(_ waker: WakerState) throws(Errno) { waker.table.wake() }
+    public static func wake(_ waker: WakerState) throws(Errno) {
+        waker.table._withUnsafeGuaranteedRef { $0.wake() }
+    }
 
-    public static func releaseWaker(_ waker: WakerState) { waker.table.removeWaker() }
+    public static func releaseWaker(_ waker: WakerState) {
+        waker.table._withUnsafeGuaranteedRef { $0.removeWaker() }
+        waker.table.release()
+    }
 }
 
 /// The poll(2) bits (numerically the epoll ones on Linux), and the translation to
@@ -285,22 +312,60 @@ final class PollTable: @unchecked Sendable {
 
     func reregister(_ fd: Int32, token: Token, interest: Interest) throws(Errno) {
         guard interest.isValid else { throw .invalidArgument }
+        let identity = Self.identity(of: fd)
         lock()
         defer { unlock() }
         let s = state
-        guard let i = s.pointee.index.find(fd) else { throw Self.notRegistered(fd) }
+        guard let i = try current(fd, identity) else { throw Self.notRegistered(identity) }
         s.pointee.slots[i].token = token.rawValue
         s.pointee.slots[i].interest = interest.rawValue
+        s.pointee.slots[i].closed = false
         // Re-arms a oneshot (or POLLNVAL-disarmed) entry.
         s.pointee.fds[i] = pollfd(fd: fd, events: PollBits.events(for: interest), revents: 0)
         changed()
     }
 
     func deregister(_ fd: Int32) throws(Errno) {
+        let identity = Self.identity(of: fd)
         lock()
         defer { unlock() }
+        guard let i = try current(fd, identity) else { throw Self.notRegistered(identity) }
+        remove(fd, at: i)
+    }
+
+    /// What `fstat` says of `fd`: -errno, or its identity. Taken before the lock, so
+    /// that epoll's answers hold for a registered number whose file was closed (EBADF)
+    /// or replaced by another file (ENOENT): epoll forgets a closed file by itself,
+    /// poll(2) watches numbers and would otherwise go on reporting the new file under
+    /// the old token.
+    static func identity(of fd: Int32) -> (error: Int32, device: UInt64, inode: UInt64) {
+        var kind: Int32 = 0
+        var device: UInt64 = 0
+        var inode: UInt64 = 0
+        let r = fd < 0 ? -EBADF : sp_fd_identity(fd, &kind, &device, &inode)
+        return (r < 0 ? -r : 0, device, inode)
+    }
+
+    /// The slot of `fd` if its registration is still the file's, with the mutex held.
+    /// A stale one (closed, or its number reused) is removed and reported as epoll
+    /// would: EBADF, or ENOENT.
+    func current(_ fd: Int32, _ identity: (error: Int32, device: UInt64, inode: UInt64)) throws(Errno) -> Int? {
+        guard let i = state.pointee.index.find(fd) else { return nil }
+        let slot = state.pointee.slots[i]
+        if identity.error != 0 {
+            remove(fd, at: i)
+            throw Errno(rawValue: identity.error)
+        }
+        if slot.device != identity.device || slot.inode != identity.inode {
+            remove(fd, at: i)
+            throw .noSuchFileOrDirectory
+        }
+        return i
+    }
+
+    /// Removes the entry of `fd` at slot `i` (swap with the last), with the mutex held.
+    func remove(_ fd: Int32, at i: Int) {
         let s = state
-        guard let i = s.pointee.index.find(fd) else { throw Self.notRegistered(fd) }
         s.pointee.index.remove(fd)
         let last = s.pointee.count - 1
         if i != last {
@@ -313,13 +378,9 @@ final class PollTable: @unchecked Sendable {
     }
 
     /// The error for an fd not in the table, as epoll orders them: EBADF for a
-    /// descriptor that is not open (checked only on this error path), else ENOENT.
-    static func notRegistered(_ fd: Int32) -> Errno {
-        var kind: Int32 = 0
-        var device: UInt64 = 0
-        var inode: UInt64 = 0
-        let r = fd < 0 ? -EBADF : sp_fd_identity(fd, &kind, &device, &inode)
-        return r == -EBADF ? .badFileDescriptor : .noSuchFileOrDirectory
+    /// descriptor that is not open, else ENOENT.
+    static func notRegistered(_ identity: (error: Int32, device: UInt64, inode: UInt64)) -> Errno {
+        identity.error == EBADF ? .badFileDescriptor : .noSuchFileOrDirectory
     }
 
     /// Room for `needed` entries in `fds`, `slots` and the waiter's buffer; with the
@@ -502,12 +563,12 @@ struct FDIndex {
     }
 
     func find(_ fd: Int32) -> Int? {
-        if fd < 0 { return nil }
         var i = home(fd)
         while true {
             let k = keys[i]
-            if k == fd { return Int(values[i]) }
+            // Empty first: an empty key is -1, which must not match fd -1.
             if k < 0 { return nil }
+            if k == fd { return Int(values[i]) }
             i = (i + 1) & mask
         }
     }
