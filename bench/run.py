@@ -657,14 +657,15 @@ def other_reports_section():
         if not os.path.exists(p):
             out.append("- %s: no report yet (`%s` writes `%s`)." % (lang, cmd, rel))
             continue
-        when = datetime.datetime.fromtimestamp(os.path.getmtime(p), datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-        out.append("- %s: [`%s`](%s) (`%s`, file written %s), included below." % (lang, rel, os.path.basename(rel), cmd, when))
+        out.append("- %s: [`%s`](%s) (written by `%s`, which says when and how it ran), included below."
+                   % (lang, rel, os.path.basename(rel), cmd))
     for lang, rel, cmd in OTHER_REPORTS:
         p = os.path.join(ROOT, rel)
         if os.path.exists(p):
             with open(p) as f:
                 text = f.read().strip()
-            text = re.sub(r"^(#+) ", lambda m: "#" * (len(m.group(1)) + 2) + " ", text, flags=re.M)
+            # its headings under this page's "### Lua" / "### Ruby"
+            text = re.sub(r"^(#+) ", lambda m: "#" * (len(m.group(1)) + 3) + " ", text, flags=re.M)
             out.append("\n### %s\n\n%s" % (lang, text))
     return "\n".join(out) + "\n"
 
