@@ -464,6 +464,36 @@ static void test_reused_number(void)
     CHECK_MSG(n == 1 && ev[0].token == 74, "n %d token %" PRIu64, n, n > 0 ? (uint64_t)ev[0].token : 0);
     CHECK_EQ(swiftpoll_registry_deregister(reg, e2), 0);
     close(e2);
+
+    /* reregister / deregister of a registered number whose file was closed:
+     * -EBADF (epoll forgot it with the close; poll(2) checks the fd and
+     * drops its stale entry); then it is not registered any more */
+    int c[2];
+    make_pipe(c);
+    CHECK_EQ(swiftpoll_registry_register(reg, c[0], 75, SWIFTPOLL_READABLE), 0);
+    num = c[0];
+    close(c[0]);
+    CHECK_EQ(swiftpoll_registry_reregister(reg, num, 76, SWIFTPOLL_READABLE), -EBADF);
+    CHECK_EQ(swiftpoll_registry_deregister(reg, num), -EBADF);
+    /* ... whose number another file took (no wait in between: on poll(2) a
+     * wait would poll the new file under the old token): -ENOENT, as epoll,
+     * and the new file registers */
+    CHECK_EQ(swiftpoll_registry_register(reg, c[1], 77, SWIFTPOLL_WRITABLE), 0);
+    int n2 = c[1];
+    close(c[1]);
+    int e3 = eventfd(1, EFD_CLOEXEC | EFD_NONBLOCK);
+    if (e3 != n2) {
+        CHECK_EQ(dup2(e3, n2), n2);
+        close(e3);
+        e3 = n2;
+    }
+    CHECK_EQ(swiftpoll_registry_reregister(reg, e3, 78, SWIFTPOLL_READABLE), -ENOENT);
+    CHECK_EQ(swiftpoll_registry_deregister(reg, e3), -ENOENT);
+    CHECK_EQ(swiftpoll_registry_register(reg, e3, 79, SWIFTPOLL_READABLE), 0);
+    n = wait_checked(p, ev, 4, 0);
+    CHECK_MSG(n == 1 && ev[0].token == 79, "n %d token %" PRIu64, n, n > 0 ? (uint64_t)ev[0].token : 0);
+    CHECK_EQ(swiftpoll_registry_deregister(reg, e3), 0);
+    close(e3);
     swiftpoll_poll_free(p);
 }
 
