@@ -13,6 +13,30 @@ import swiftpoll
 
 TEST_TIMEOUT = float(os.environ.get("SWIFTPOLL_TEST_TIMEOUT", "120"))
 
+# The backend of every Poll() in this run: $SWIFTPOLL_BACKEND, else the
+# library's default (epoll on Linux).  tools/matrix.py runs the suite once per
+# backend and sets SWIFTPOLL_EXPECT_BACKEND, checked below, so a run that
+# believes it is on poll(2) cannot have run on epoll.
+with swiftpoll.Poll() as _p:
+    BACKEND = _p.backend
+EPOLL = BACKEND == "epoll"
+
+
+def epoll_only(why):
+    """For the few tests of epoll's own fd (the poll(2) backend has none)."""
+    return pytest.mark.skipif(not EPOLL, reason="epoll only: " + why)
+
+
+def pytest_configure(config):
+    expect = os.environ.get("SWIFTPOLL_EXPECT_BACKEND")
+    if expect and expect != BACKEND:
+        raise pytest.UsageError("SWIFTPOLL_EXPECT_BACKEND=%s but Poll() runs over %s"
+                                % (expect, BACKEND))
+
+
+def pytest_report_header(config):
+    return "swiftpoll: %s, backend %s" % (swiftpoll.lib_path, BACKEND)
+
 
 @pytest.fixture(autouse=True)
 def _bounded():

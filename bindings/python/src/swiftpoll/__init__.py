@@ -1,4 +1,5 @@
-"""swiftpoll: a readiness poller in the model of Rust's mio, over Linux epoll.
+"""swiftpoll: a readiness poller in the model of Rust's mio, over Linux epoll
+(or poll(2): ``Poll(backend="poll")``).
 
 Python binding (ctypes) of libswiftpoll::
 
@@ -34,6 +35,7 @@ from ._core import (
     Poll,
     Registry,
     Waker,
+    available_backends,
 )
 from ._lib import ABI_VERSION, lib_path, library_version
 
@@ -53,6 +55,7 @@ __all__ = [
     "Poll",
     "Registry",
     "Waker",
+    "available_backends",
     "lib_path",
     "library_version",
 ]
