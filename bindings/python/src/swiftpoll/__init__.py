@@ -39,7 +39,7 @@ from ._core import (
 )
 from ._lib import ABI_VERSION, lib_path, library_version
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 __all__ = [
     "ABI_VERSION",

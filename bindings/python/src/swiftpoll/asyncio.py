@@ -99,6 +99,9 @@ def run(main: Coroutine[Any, Any, _T], *, debug: Optional[bool] = None,
     """Like :func:`asyncio.run`, on a new swiftpoll loop: ``asyncio.run`` with
     ``loop_factory`` on Python 3.12+, :class:`asyncio.Runner` on 3.11, the same
     steps by hand on 3.9 and 3.10."""
+    if _asyncio.events._get_running_loop() is not None:
+        # before a loop is made (3.11's Runner would make one, then fail in close())
+        raise RuntimeError("swiftpoll.asyncio.run() cannot be called from a running event loop")
     factory = _factory(backend)
     if sys.version_info >= (3, 12):
         return _asyncio.run(main, debug=debug, loop_factory=factory)
@@ -111,8 +114,6 @@ def run(main: Coroutine[Any, Any, _T], *, debug: Optional[bool] = None,
 def _run_compat(main: Coroutine[Any, Any, _T], debug: Optional[bool],
                 factory: Callable[[], _asyncio.AbstractEventLoop]) -> _T:
     # asyncio.run of 3.9/3.10 with a loop factory
-    if _asyncio.events._get_running_loop() is not None:
-        raise RuntimeError("run() cannot be called from a running event loop")
     if not _asyncio.iscoroutine(main):
         raise ValueError("a coroutine was expected, got {!r}".format(main))
     loop = factory()
