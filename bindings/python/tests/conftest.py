@@ -27,6 +27,27 @@ def epoll_only(why):
     return pytest.mark.skipif(not EPOLL, reason="epoll only: " + why)
 
 
+def cpython_suite(name):
+    """A module of CPython's own test package -- the running interpreter's,
+    which differs between versions.  An interpreter built without it (some
+    distributions split it off) skips the module, saying why; tools/matrix.py
+    counts such an interpreter as a failure.  A ``test`` package from anywhere
+    but this interpreter's stdlib is an error, not a silent substitute."""
+    import importlib
+    import sysconfig
+    try:
+        mod = importlib.import_module(name)
+    except ImportError as e:
+        pytest.skip("%s has no CPython test package (%s): %s" % (sys.executable, name, e),
+                    allow_module_level=True)
+    std = os.path.realpath(sysconfig.get_paths()["stdlib"])
+    where = os.path.realpath(mod.__file__)
+    if not where.startswith(std + os.sep):
+        raise ImportError("%s comes from %s, not from this interpreter's stdlib %s"
+                          % (name, where, std))
+    return mod
+
+
 def pytest_configure(config):
     expect = os.environ.get("SWIFTPOLL_EXPECT_BACKEND")
     if expect and expect != BACKEND:

@@ -45,6 +45,7 @@ import re
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -208,8 +209,8 @@ def ensure_venv(it, venvs, log=print):
         except (OSError, subprocess.TimeoutExpired) as e:
             raise RuntimeError("%s: %s" % (" ".join(cmd), e))
         if p.returncode != 0:
-            tail = "\n".join((p.stderr or p.stdout).strip().splitlines()[-5:])
-            raise RuntimeError("%s failed (exit %d):\n%s" % (" ".join(cmd), p.returncode, tail))
+            tail = " | ".join((p.stderr or p.stdout).strip().splitlines()[-5:])
+            raise RuntimeError("%s failed (exit %d): %s" % (" ".join(cmd), p.returncode, tail))
     with open(stamp_file, "w") as f:
         f.write(want)
     return py
@@ -248,6 +249,7 @@ class Run:
         self.summary = ""
         self.output = ""
         self.seconds = 0.0
+        self.cpu = 0.0
 
     @property
     def title(self):
@@ -284,11 +286,16 @@ def execute(run, py, library, extra_args):
             cmd += ["--ignore", f]
     cmd += extra_args
     t0 = time.monotonic()
-    p = subprocess.run(cmd, cwd=PKG, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                       text=True)
-    run.seconds = time.monotonic() - t0
-    run.output = p.stdout
-    for line in reversed(p.stdout.splitlines()):
+    with tempfile.TemporaryFile(mode="w+") as out:
+        p = subprocess.Popen(cmd, cwd=PKG, env=env, stdout=out, stderr=subprocess.STDOUT)
+        # wait4, not wait: the CPU time of this run alone (runs go side by side)
+        _, status, usage = os.wait4(p.pid, 0)
+        p.returncode = os.waitstatus_to_exitcode(status)
+        run.seconds = time.monotonic() - t0
+        run.cpu = usage.ru_utime + usage.ru_stime
+        out.seek(0)
+        run.output = out.read()
+    for line in reversed(run.output.splitlines()):
         m = _SUMMARY.match(line.strip())
         if m:
             run.summary = line.strip().strip("= ")
@@ -353,19 +360,20 @@ def main(argv=None):
                 r.ok, r.note = False, "no CPython test package"
             print(r.title, flush=True)
             sys.stdout.write(r.output)
-            print("-- %.1f s" % r.seconds, flush=True)
+            print("-- %.1f s (CPU %.1f s)" % (r.seconds, r.cpu), flush=True)
 
     print("\npython matrix (library %s):" % library)
     for r in runs:
-        print("  %-7s %-5s %-5s %-4s %6.1f s  %s%s" % (
-            r.it.vstr, r.backend, r.scope, "ok" if r.ok else "FAIL", r.seconds,
+        print("  %-7s %-5s %-5s %-4s %6.1f s (CPU %5.1f s)  %s%s" % (
+            r.it.vstr, r.backend, r.scope, "ok" if r.ok else "FAIL", r.seconds, r.cpu,
             r.summary or "(no pytest summary)", "" if r.ok else "  [%s]" % r.note))
     for s in failed_setup:
         print("  FAIL  %s" % s)
     n_fail = sum(1 for r in runs if not r.ok) + len(failed_setup)
     n_pass = sum(1 for r in runs if r.ok)
-    print("  venv setup %.1f s, runs %.1f s, total %.1f s"
-          % (setup_s, sum(r.seconds for r in runs), time.monotonic() - t_start))
+    print("  venv setup %.1f s; runs %.1f s wall, %.1f s CPU (%d at once); total %.1f s"
+          % (setup_s, sum(r.seconds for r in runs), sum(r.cpu for r in runs), max(1, args.jobs),
+             time.monotonic() - t_start))
     print("python-matrix: %d passed, %d failed" % (n_pass, n_fail), flush=True)
     return 1 if n_fail or not runs else 0
 
