@@ -6,7 +6,6 @@ import asyncio
 import errno
 import os
 import selectors
-import socket
 import subprocess
 import sys
 import threading
