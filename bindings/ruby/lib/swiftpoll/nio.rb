@@ -1,0 +1,326 @@
+# frozen_string_literal: true
+
+# `require "swiftpoll/nio"`: ::NIO::Selector and ::NIO::Monitor with the API
+# and behaviour of the nio4r gem's selector (level-triggered readiness of
+# :r / :w / :rw), over SwiftPoll::Poll.  NIO::ByteBuffer is not provided.
+#
+# It refuses to load next to the real nio4r; once loaded, a later
+# `require "nio"` / `require "nio4r"` is a no-op, so a program written for
+# nio4r runs on it when started with `ruby -rswiftpoll/nio app.rb`.
+
+if defined?(::NIO) && !(defined?(::NIO::SWIFTPOLL) && ::NIO::SWIFTPOLL)
+  engine = ::NIO.respond_to?(:engine) ? " (engine #{::NIO.engine})" : ""
+  raise LoadError, "swiftpoll/nio: NIO is already defined by the nio4r gem#{engine}; " \
+                   "load either nio4r or swiftpoll/nio in a process, not both"
+end
+
+require "swiftpoll"
+
+module NIO
+  # Marks this NIO as swiftpoll's (the guard above).
+  SWIFTPOLL = true
+  ENGINE = "swiftpoll"
+  VERSION = SwiftPoll::VERSION
+
+  def self.engine = ENGINE
+
+  def self.pure?(_env = ENV) = false
+
+  # Selectors monitor IO objects for readiness (level-triggered).
+  class Selector
+    # token of the selector's waker: above every fd (fds are tokens)
+    WAKER_TOKEN = 2**32
+    LEVEL = SwiftPoll::Interest::LEVEL_BIT
+    INTEREST_BITS = { r: SwiftPoll::Interest::READABLE_BIT | LEVEL,
+                      w: SwiftPoll::Interest::WRITABLE_BIT | LEVEL,
+                      rw: SwiftPoll::Interest::READABLE_BIT | SwiftPoll::Interest::WRITABLE_BIT | LEVEL }.freeze
+    # readiness from the event flags: as libev reports it, an error or a
+    # hang-up counts as both readable and writable
+    E = SwiftPoll::Event
+    READ_FLAGS = E::READABLE | E::ERROR | E::READ_CLOSED | E::WRITE_CLOSED
+    WRITE_FLAGS = E::WRITABLE | E::ERROR | E::WRITE_CLOSED
+    # [readable?, writable?] bits (1, 2) -> readiness symbol
+    READINESS = [nil, :r, :w, :rw].freeze
+    INTEREST_MASK = { r: 1, w: 2, rw: 3 }.freeze
+    EVENTS_CAPACITY = 1024
+
+    # The backends of this library here, e.g. [:epoll, :poll].
+    def self.backends = SwiftPoll.backends
+
+    # backend: nil (the default) or one of .backends.
+    def initialize(backend = nil)
+      unless backend.nil? || self.class.backends.include?(backend)
+        raise ArgumentError, "unsupported backend: #{backend.inspect}"
+      end
+
+      @poll = SwiftPoll::Poll.new(backend: backend)
+      @registry = @poll.registry
+      @events = SwiftPoll::Events.new(EVENTS_CAPACITY)
+      @waker = SwiftPoll::Waker.new(@registry, WAKER_TOKEN)
+      @selectables = {}.compare_by_identity # io -> monitor
+      @by_fd = [] # fd -> monitor
+      @closed = false
+      @wakeup_fired = false
+      # selects are serialised, as in nio4r (a second thread waits its turn);
+      # register, deregister and wakeup never wait for a select
+      @lock = Thread::Mutex.new
+    end
+
+    # :epoll or :poll (:kqueue on the BSDs).
+    def backend
+      raise IOError, "selector is closed" if @closed
+
+      @poll.backend
+    end
+
+    # Registers +io+ for :r, :w or :rw and returns its NIO::Monitor.
+    def register(io, interest)
+      raise IOError, "selector is closed" if @closed
+      raise ArgumentError, "this IO is already registered with selector" if @selectables.key?(io)
+
+      monitor = Monitor.new(io, interest, self)
+      @selectables[io] = monitor
+      monitor
+    end
+
+    # Deregisters +io+ (also a closed one); returns its monitor, now closed, or nil.
+    def deregister(io)
+      monitor = @selectables.delete(io)
+      return nil unless monitor
+
+      monitor.close(false) unless monitor.closed?
+      monitor
+    end
+
+    def registered?(io) = @selectables.key?(io)
+
+    def empty? = @selectables.empty?
+
+    # Waits (timeout in seconds; nil blocks) until registered IOs are ready.
+    # With a block: yields each ready monitor and returns their number;
+    # without: returns an Array of them.  nil on timeout; after #wakeup, []
+    # (or 0) if nothing else is ready.
+    def select(timeout = nil, &block)
+      raise ArgumentError, "time interval must be positive" if timeout.is_a?(Numeric) && timeout.negative?
+
+      ns = SwiftPoll::Args.timeout_ns(timeout)
+      raise IOError, "selector is closed" if @closed
+
+      if @lock.owned? # a select from inside a select's block
+        select_locked(ns, &block)
+      else
+        @lock.synchronize { select_locked(ns, &block) }
+      end
+    end
+
+    private def select_locked(ns)
+      raise IOError, "selector is closed" if @closed
+
+      # as nio4r: a wakeup counts (select gives [] rather than nil) only if it
+      # came during this select; an earlier one just makes it return at once
+      @wakeup_fired = false
+      events = @events
+      n = @poll.wait_ns(events, ns)
+      return nil if n.zero?
+
+      events.filled(n)
+      ints = events.decoded
+      by_fd = @by_fd
+      ready = block_given? ? nil : []
+      count = 0
+      i = 0
+      m = ints.size
+      while i < m
+        fd = ints[i]
+        if (monitor = by_fd[fd])
+          flags = ints[i + 1]
+          bits = ((flags & READ_FLAGS).zero? ? 0 : 1) | ((flags & WRITE_FLAGS).zero? ? 0 : 2)
+          bits &= monitor.interest_mask
+          unless bits.zero?
+            monitor.readiness = READINESS[bits]
+            count += 1
+            ready ? ready << monitor : yield(monitor)
+          end
+        end
+        i += 2
+      end
+      return nil if count.zero? && !@wakeup_fired
+
+      ready || count
+    end
+
+    # Makes a select in another thread (or the next select) return.  Wakes
+    # between two selects count as one.
+    def wakeup
+      raise IOError, "selector is closed" if @closed
+
+      @wakeup_fired = true
+      @waker.wake
+      nil
+    end
+
+    # Frees the selector (its monitors are left as they are).
+    def close
+      return nil if @closed
+
+      @closed = true
+      @waker.close
+      @poll.close
+      nil
+    end
+
+    def closed? = @closed
+
+    def inspect = "#<NIO::Selector backend=swiftpoll#{@closed ? ' (closed)' : ''} monitors=#{@selectables.size}>"
+
+    # ---- for NIO::Monitor (not part of nio4r's API) ----
+
+    def _attach(monitor, fd, interests) # :nodoc:
+      stale = @by_fd[fd]
+      if stale && !stale.equal?(monitor)
+        # an IO closed while registered (the kernel dropped it) whose fd
+        # number is now another IO's: forget the stale registration
+        @by_fd[fd] = nil
+        SwiftPoll::Native::DEREGISTER.call(@registry.handle, fd)
+      end
+      _set(monitor, fd, nil, interests)
+    end
+
+    # Applies a change of interests (nil: none) to the poll.
+    def _set(monitor, fd, old, new) # :nodoc:
+      return if @closed
+
+      r = @registry.handle
+      if new.nil?
+        @by_fd[fd] = nil if @by_fd[fd].equal?(monitor)
+        SwiftPoll::Native::DEREGISTER.call(r, fd) unless old.nil?
+        return
+      end
+      bits = INTEREST_BITS[new]
+      rc = if old.nil?
+             SwiftPoll::Native::REGISTER.call(r, fd, fd, bits)
+           else
+             SwiftPoll::Native::REREGISTER.call(r, fd, fd, bits)
+           end
+      if rc == -Errno::EEXIST::Errno
+        rc = SwiftPoll::Native::REREGISTER.call(r, fd, fd, bits)
+      elsif rc == -Errno::ENOENT::Errno
+        rc = SwiftPoll::Native::REGISTER.call(r, fd, fd, bits)
+      end
+      raise SwiftPoll::Native.error(rc, "swiftpoll_registry_register", "fd #{fd}") if rc.negative?
+
+      @by_fd[fd] = monitor
+    end
+
+    def _detach(monitor, fd, interests) # :nodoc:
+      return if @closed
+      return unless @by_fd[fd].equal?(monitor)
+
+      @by_fd[fd] = nil
+      # an fd already closed is no longer watched: the error is expected
+      SwiftPoll::Native::DEREGISTER.call(@registry.handle, fd) unless interests.nil?
+    end
+  end
+
+  # A registration of one IO with a Selector: its interests and readiness.
+  class Monitor
+    INTERESTS = %i[r w rw].freeze
+    MASK = { r: 1, w: 2, rw: 3 }.freeze
+    FROM_MASK = [nil, :r, :w, :rw].freeze
+
+    attr_reader :io, :interests, :selector
+    attr_accessor :value
+    attr_accessor :readiness # :nodoc: (set by Selector#select)
+
+    # :nodoc: made by Selector#register
+    def initialize(io, interests, selector)
+      raise TypeError, "interests must be a Symbol, not #{interests.class}" unless interests.is_a?(Symbol)
+      unless INTERESTS.include?(interests)
+        raise ArgumentError, "invalid event type #{interests.inspect} (must be :r, :w, or :rw)"
+      end
+
+      target = io.is_a?(IO) ? io : IO.try_convert(io)
+      raise TypeError, "can't convert #{io.class} into IO" unless target.is_a?(IO)
+
+      @fd = target.fileno # IOError for a closed IO
+      @io = io
+      @interests = interests
+      @mask = MASK[interests]
+      @selector = selector
+      @readiness = nil
+      @value = nil
+      @closed = false
+      selector._attach(self, @fd, interests)
+    end
+
+    def interest_mask = @mask # :nodoc:
+
+    # Replaces the interests (:r, :w, :rw or nil: none for now).
+    def interests=(interests)
+      unless interests.nil?
+        raise TypeError, "interests must be a Symbol, not #{interests.class}" unless interests.is_a?(Symbol)
+        unless INTERESTS.include?(interests)
+          raise ArgumentError, "invalid interest type #{interests.inspect} (must be :r, :w, or :rw)"
+        end
+      end
+      update(interests.nil? ? 0 : MASK[interests])
+    end
+
+    # Adds :r, :w or :rw to the interests; returns the new interests.
+    def add_interest(interest)
+      update(@mask | mask_of(interest))
+    end
+
+    # Removes :r, :w or :rw from the interests; returns the new interests.
+    def remove_interest(interest)
+      update(@mask & ~mask_of(interest))
+    end
+
+    def readable? = @readiness == :r || @readiness == :rw
+
+    def writable? = @readiness == :w || @readiness == :rw
+    alias writeable? writable?
+
+    def closed? = @closed
+
+    # Deactivates the monitor and (by default) deregisters its IO.
+    def close(deregister = true)
+      return nil if @closed
+
+      @closed = true
+      selector = @selector
+      @selector = nil
+      selector._detach(self, @fd, @interests)
+      selector.deregister(@io) if deregister
+      nil
+    end
+
+    def inspect = "#<NIO::Monitor fd=#{@fd} interests=#{@interests.inspect}#{' (closed)' if @closed}>"
+
+    private
+
+    def mask_of(interest)
+      raise TypeError, "interest must be a Symbol, not #{interest.class}" unless interest.is_a?(Symbol)
+
+      MASK.fetch(interest) do
+        raise ArgumentError, "invalid interest type #{interest.inspect} (must be :r, :w, or :rw)"
+      end
+    end
+
+    def update(mask)
+      raise EOFError, "monitor is closed" if @closed
+
+      new = FROM_MASK[mask]
+      old = @interests
+      if new != old
+        @selector._set(self, @fd, old, new)
+        @interests = new
+        @mask = mask
+      end
+      new
+    end
+  end
+end
+
+# a later require of the real gem would mix its classes into these
+$LOADED_FEATURES << "nio.rb" << "nio4r.rb" unless $LOADED_FEATURES.include?("nio.rb")
