@@ -2,9 +2,15 @@
  * swiftpoll.h -- the public C interface of libswiftpoll.
  *
  * libswiftpoll is a readiness poller in the model of Rust's mio
- * (Poll / Registry / Events / Token / Interest / Waker) over Linux epoll.
+ * (Poll / Registry / Events / Token / Interest / Waker) over each operating
+ * system's own selector: epoll on Linux, kqueue on macOS and the BSDs, and
+ * poll(2) as the portable fallback (see "Backends" below).
  * Register file descriptors with a token and an interest, wait, and get back
  * an array of (token, readiness) events.
+ *
+ * Copyright (c) 2026 The swiftpoll authors.  MIT License: see the LICENSE
+ * file that comes with the library (installed as
+ * share/licenses/swiftpoll/LICENSE).
  *
  * Conventions (they hold for every function below):
  *   - A fallible function returns an int: >= 0 on success, a NEGATIVE errno
@@ -37,10 +43,10 @@ extern "C" {
  * ------------------------------------------------------------------------ */
 
 #define SWIFTPOLL_VERSION_MAJOR 0
-#define SWIFTPOLL_VERSION_MINOR 1
+#define SWIFTPOLL_VERSION_MINOR 2
 #define SWIFTPOLL_VERSION_PATCH 0
 /* "MAJOR.MINOR.PATCH" of this header; swiftpoll_version() gives the library's. */
-#define SWIFTPOLL_VERSION_STRING "0.1.0"
+#define SWIFTPOLL_VERSION_STRING "0.2.0"
 /* Incremented only on an incompatible change; swiftpoll_abi_version() gives the library's. */
 #define SWIFTPOLL_ABI_VERSION 1
 
@@ -132,25 +138,74 @@ SWIFTPOLL_API const char *swiftpoll_version(void);
 SWIFTPOLL_API const char *swiftpoll_strerror(int err);
 
 /* ------------------------------------------------------------------------
+ * Backends (Addition, library 0.2)
+ *
+ * A poll runs over one backend, chosen when it is made:
+ *   SWIFTPOLL_BACKEND_EPOLL   Linux epoll: O(1) per wait in the number of
+ *                             registrations; the default on Linux.
+ *   SWIFTPOLL_BACKEND_POLL    poll(2): any POSIX system; O(registrations)
+ *                             per wait.  Edge-triggered registrations are
+ *                             reported as level-triggered (an fd that stays
+ *                             ready is reported by every wait: never a lost
+ *                             wakeup, possibly a repeated one); the poll has
+ *                             no file descriptor (swiftpoll_poll_fd gives
+ *                             -ENOTSUP).
+ *   SWIFTPOLL_BACKEND_KQUEUE  kqueue: macOS and the BSDs; the default there.
+ *                             SWIFTPOLL_PRIORITY is -ENOTSUP.
+ * What differs per backend (event flags, `raw` bits, timeouts, limits) is in
+ * docs/BACKENDS.md.  Every function keeps the contract written here on every
+ * backend unless its text names a backend.
+ * ------------------------------------------------------------------------ */
+
+#define SWIFTPOLL_BACKEND_DEFAULT 0 /* swiftpoll_poll_new's choice            */
+#define SWIFTPOLL_BACKEND_EPOLL   1
+#define SWIFTPOLL_BACKEND_POLL    2
+#define SWIFTPOLL_BACKEND_KQUEUE  3
+
+/* Addition: the name of a backend value: "epoll", "poll", "kqueue", or
+ * "default" for SWIFTPOLL_BACKEND_DEFAULT; static storage.  NULL for an
+ * unknown value.  Thread-safe. */
+SWIFTPOLL_API const char *swiftpoll_backend_name(int backend);
+
+/* ------------------------------------------------------------------------
  * Poll
  * ------------------------------------------------------------------------ */
 
-/* Creates a poll (an epoll instance, close-on-exec) and stores it in *out.
+/* Creates a poll over the default backend (close-on-exec) and stores it in
+ * *out.  The default is the environment variable SWIFTPOLL_BACKEND if it is
+ * set ("epoll", "poll" or "kqueue"; read once per process), else the
+ * system's best: epoll on Linux (poll(2) if the kernel refuses epoll with
+ * ENOSYS, as a seccomp sandbox may), kqueue on macOS and the BSDs.
  * Returns 0, or:
- *   -EINVAL  out is NULL
+ *   -EINVAL  out is NULL; SWIFTPOLL_BACKEND names an unknown backend or one
+ *            not usable here (never silently another backend)
  *   -EMFILE, -ENFILE  no file descriptor left
  *   -ENOMEM  out of memory
  * *out is written only on success.  Free with swiftpoll_poll_free.
  * Thread-safe. */
 SWIFTPOLL_API int swiftpoll_poll_new(swiftpoll_poll **out);
 
+/* Addition: swiftpoll_poll_new over the given backend (SWIFTPOLL_BACKEND_*;
+ * SWIFTPOLL_BACKEND_DEFAULT is exactly swiftpoll_poll_new).
+ * Returns 0, or as swiftpoll_poll_new, or:
+ *   -EINVAL   backend is not a SWIFTPOLL_BACKEND_* value
+ *   -ENOTSUP  the backend is not built into this library or the system
+ *             refuses it
+ * Thread-safe. */
+SWIFTPOLL_API int swiftpoll_poll_new_backend(swiftpoll_poll **out, int backend);
+
+/* Addition: the backend of a poll (SWIFTPOLL_BACKEND_EPOLL, _POLL or
+ * _KQUEUE, never _DEFAULT), or -EINVAL if poll is NULL.  Thread-safe. */
+SWIFTPOLL_API int swiftpoll_poll_backend(const swiftpoll_poll *poll);
+
 /* Frees a poll: closes its epoll fd and frees its registry.  NULL: no-op.
  * Registries made by swiftpoll_registry_try_clone and wakers stay valid.
  * Must not race with any other call on the same poll or its own registry. */
 SWIFTPOLL_API void swiftpoll_poll_free(swiftpoll_poll *poll);
 
-/* The poll's epoll file descriptor (to nest it in another poller), owned by
- * the poll: do not close it.  -EINVAL if poll is NULL.  Thread-safe. */
+/* The poll's epoll (or kqueue) file descriptor, to nest it in another
+ * poller; owned by the poll: do not close it.  -EINVAL if poll is NULL,
+ * -ENOTSUP on the poll(2) backend, which has none.  Thread-safe. */
 SWIFTPOLL_API int swiftpoll_poll_fd(const swiftpoll_poll *poll);
 
 /* The poll's own registry, borrowed: valid until swiftpoll_poll_free;

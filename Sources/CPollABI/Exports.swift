@@ -19,16 +19,37 @@ public func swiftpoll_strerror(_ err: Int32) -> UnsafePointer<CChar> { sp_strerr
 
 @_cdecl("swiftpoll_poll_new")
 public func swiftpoll_poll_new(_ out: UnsafeMutablePointer<OpaquePointer?>?) -> Int32 {
+    swiftpoll_poll_new_backend(out, SWIFTPOLL_BACKEND_DEFAULT)
+}
+
+@_cdecl("swiftpoll_poll_new_backend")
+public func swiftpoll_poll_new_backend(_ out: UnsafeMutablePointer<OpaquePointer?>?, _ backend: Int32) -> Int32 {
     guard let out else { return -EINVAL }
+    let chosen: Backend?
+    if backend == SWIFTPOLL_BACKEND_DEFAULT {
+        chosen = nil
+    } else if let known = Backend(rawValue: backend) {
+        chosen = known
+    } else {
+        return -EINVAL
+    }
     return preservingErrno { () -> Int32 in
         do throws(Errno) {
-            out.pointee = retainedHandle(try Poll())
+            out.pointee = retainedHandle(try Poll(backend: chosen))
             return 0
         } catch {
             return -error.rawValue
         }
     }
 }
+
+@_cdecl("swiftpoll_poll_backend")
+public func swiftpoll_poll_backend(_ poll: OpaquePointer?) -> Int32 {
+    withHandle(poll, as: Poll.self) { $0.backend.rawValue }
+}
+
+@_cdecl("swiftpoll_backend_name")
+public func swiftpoll_backend_name(_ backend: Int32) -> UnsafePointer<CChar>? { sp_backend_name(backend) }
 
 @_cdecl("swiftpoll_poll_free")
 public func swiftpoll_poll_free(_ poll: OpaquePointer?) {
@@ -38,7 +59,10 @@ public func swiftpoll_poll_free(_ poll: OpaquePointer?) {
 
 @_cdecl("swiftpoll_poll_fd")
 public func swiftpoll_poll_fd(_ poll: OpaquePointer?) -> Int32 {
-    withHandle(poll, as: Poll.self) { $0.fileDescriptor }
+    withHandle(poll, as: Poll.self) { (poll) -> Int32 in
+        let fd = poll.fileDescriptor
+        return fd >= 0 ? fd : -ENOTSUP
+    }
 }
 
 @_cdecl("swiftpoll_poll_registry")

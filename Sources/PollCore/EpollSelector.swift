@@ -79,6 +79,49 @@ public struct EpollSelector: SelectorBackend {
     /// Cleared the first time the kernel answers ENOSYS to epoll_pwait2 (Linux < 5.11).
     @usableFromInline
     static let hasPwait2 = Atomic<Bool>(true)
+
+    // MARK: waker
+
+    /// The waker's eventfd.
+    public typealias WakerState = Int32
+
+    /// An eventfd (non-blocking, close-on-exec) registered edge-triggered and readable.
+    public func makeWaker(token: Token) throws(Errno) -> Int32 {
+        let fd = try check(sp_eventfd(0, Int32(EFD_CLOEXEC | EFD_NONBLOCK)))
+        do {
+            try register(fd, token: token, interest: .readable)
+        } catch {
+            closeIgnoringErrors(fd)
+            throw error
+        }
+        return fd
+    }
+
+    /// One `write` of 1 (or, on counter overflow, a `read` and a `write`).
+    ///
+    /// The counter is never drained in normal operation: every write re-queues the
+    /// edge-triggered eventfd. Only when it would overflow (2^64-2 wakes) is it reset.
+    @inlinable
+    public static func wake(_ fd: Int32) throws(Errno) {
+        var one: UInt64 = 1
+        while true {
+            let written = sp_write(fd, &one, 8)
+            if written >= 0 { return }
+            switch Int32(truncatingIfNeeded: -written) {
+            case EINTR:
+                continue
+            case EAGAIN:
+                // The counter would pass 2^64-2: reset it, then write again.
+                var counter: UInt64 = 0
+                let got = sp_read(fd, &counter, 8)
+                if got < 0 && got != -Int(EAGAIN) && got != -Int(EINTR) { _ = try check(got) }
+            default:
+                _ = try check(written)
+            }
+        }
+    }
+
+    public static func releaseWaker(_ fd: Int32) { closeIgnoringErrors(fd) }
 }
 
 /// The epoll bits, and their translation to and from swiftpoll's.

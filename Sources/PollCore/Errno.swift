@@ -21,6 +21,7 @@ public struct Errno: Error, Equatable, Sendable {
     public static let tooManyOpenFilesInSystem = Errno(rawValue: ENFILE)
     public static let noSpace = Errno(rawValue: ENOSPC)
     public static let notImplemented = Errno(rawValue: ENOSYS)
+    public static let notSupported = Errno(rawValue: ENOTSUP)
 }
 
 /// The one place where a system call's result becomes a thrown `Errno`: the CPollSys

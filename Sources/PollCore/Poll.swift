@@ -10,19 +10,47 @@ public final class Poll: Sendable {
     @usableFromInline
     let waiting = Atomic<Bool>(false)
 
-    /// Creates a poll (an epoll instance, close-on-exec).
-    /// - Throws: `.tooManyOpenFiles`, `.tooManyOpenFilesInSystem`, `.noMemory`.
-    public init() throws(Errno) {
-        registry = Registry(selector: try PlatformSelector.make(), shared: PollShared(), isPollOwned: true)
+    /// Creates a poll over `backend`, or with `nil` over the default one: the
+    /// environment variable `SWIFTPOLL_BACKEND` (`epoll`, `poll`, `kqueue`; read once per
+    /// process) if set, else the system's best (epoll on Linux, falling back to poll(2)
+    /// when the kernel refuses epoll with ENOSYS; kqueue on macOS and the BSDs).
+    /// - Throws: `.notSupported` for a backend this build or system lacks;
+    ///   `.invalidArgument` when `SWIFTPOLL_BACKEND` names an unknown or missing backend
+    ///   (never silently another); `.tooManyOpenFiles`, `.tooManyOpenFilesInSystem`,
+    ///   `.noMemory`.
+    public init(backend: Backend? = nil) throws(Errno) {
+        let selector: Selector
+        if let backend {
+            selector = try Selector.make(backend)
+        } else if let chosen = try Backend.fromEnvironment() {
+            do {
+                selector = try Selector.make(chosen)
+            } catch {
+                throw error == .notSupported ? .invalidArgument : error
+            }
+        } else {
+            let best = Selector.systemDefault
+            do {
+                selector = try Selector.make(best)
+            } catch {
+                guard error == .notSupported, best != .poll else { throw error }
+                selector = try Selector.make(.poll)
+            }
+        }
+        registry = Registry(selector: selector, shared: PollShared(), isPollOwned: true)
     }
 
-    /// The epoll fd (to nest this poll in another poller); owned by the poll.
+    /// The backend this poll runs over.
+    public var backend: Backend { registry.backend }
+
+    /// The epoll or kqueue fd (to nest this poll in another poller), owned by the poll;
+    /// -1 on the poll(2) backend, which has none.
     public var fileDescriptor: Int32 { registry.fileDescriptor }
 
     /// Waits for events and stores them in `events` (cleared first, also on error).
     /// `nil` waits until an event comes; a duration waits at least that long unless
-    /// events come first (nanosecond precision where the kernel has epoll_pwait2, else
-    /// milliseconds rounded up).
+    /// events come first (nanosecond precision with epoll_pwait2, ppoll and kqueue;
+    /// milliseconds rounded up on kernels without epoll_pwait2).
     /// - Throws: `.interrupted` when a signal arrives (not retried: retry with the
     ///   remaining time), `.resourceBusy` if another thread is waiting on this poll.
     public func poll(_ events: Events, timeout: Duration?) throws(Errno) {

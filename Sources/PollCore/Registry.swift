@@ -11,12 +11,12 @@ final class PollShared: Sendable {
 /// by that wait.
 public final class Registry: Sendable {
     @usableFromInline
-    let selector: PlatformSelector
+    let selector: Selector
     let shared: PollShared
     /// True for the poll's own registry (`Poll.registry`), false for a clone.
     package let isPollOwned: Bool
 
-    init(selector: PlatformSelector, shared: PollShared, isPollOwned: Bool) {
+    init(selector: Selector, shared: PollShared, isPollOwned: Bool) {
         self.selector = selector
         self.shared = shared
         self.isPollOwned = isPollOwned
@@ -24,8 +24,12 @@ public final class Registry: Sendable {
 
     deinit { selector.close() }
 
-    /// The selector's descriptor (the epoll fd); owned by the registry.
+    /// The selector's descriptor (the epoll or kqueue fd), owned by the registry; -1
+    /// on the poll(2) backend, which has none.
     public var fileDescriptor: Int32 { selector.fileDescriptor }
+
+    /// The backend of this registry's poll.
+    public var backend: Backend { selector.backend }
 
     /// Watches `fd`; its events carry `token`. An fd that is already ready is reported
     /// by the next wait.
@@ -53,7 +57,8 @@ public final class Registry: Sendable {
     }
 
     /// An independent registry of the same poll (a close-on-exec duplicate of the epoll
-    /// fd, numbered 3 or above). It stays usable after the poll is gone.
+    /// or kqueue fd, numbered 3 or above; on poll(2) a second handle on the same
+    /// registration table). It stays usable after the poll is gone.
     public func tryClone() throws(Errno) -> Registry {
         Registry(selector: try selector.duplicate(), shared: shared, isPollOwned: false)
     }

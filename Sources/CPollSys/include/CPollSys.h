@@ -7,10 +7,14 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <poll.h>
+#include <pthread.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -18,6 +22,13 @@
 /* The public header: its types (swiftpoll_event, swiftpoll_wait_args) and version
  * macros are the single source of truth for the Swift side too. */
 #include "../../../include/swiftpoll.h"
+
+/* POLLRDHUP (peer shutdown) is Linux's; <poll.h> shows it only under _GNU_SOURCE. */
+#if defined(__linux__)
+#define SP_POLLRDHUP 0x2000
+#else
+#define SP_POLLRDHUP 0
+#endif
 
 #ifndef SYS_epoll_pwait2
 #define SYS_epoll_pwait2 441 /* the same number on every architecture */
@@ -117,7 +128,99 @@ static inline long sp_write(int fd, const void *buffer, size_t count) {
     return sp_syscall6(SYS_write, fd, (long)buffer, (long)count, 0, 0, 0);
 }
 
+/* ppoll with a relative timeout: seconds < 0 blocks, else {seconds, nanoseconds}.
+ * No signal mask (the fifth argument is the kernel's sigset size). */
+static inline int sp_ppoll(struct pollfd *fds, unsigned long nfds, int64_t seconds,
+                           int64_t nanoseconds) {
+    struct timespec ts;
+    ts.tv_sec = (time_t)seconds;
+    ts.tv_nsec = (long)nanoseconds;
+    return (int)sp_syscall6(SYS_ppoll, (long)fds, (long)nfds, seconds < 0 ? 0 : (long)&ts, 0, 8, 0);
+}
+
+/* What register needs to know of an fd, in one fstat: -errno, or 0 with *kind
+ * 1 for a regular file or directory (which epoll refuses with EPERM), else 0, and
+ * the file's identity (to tell a reused descriptor number from the registered one). */
+static inline int sp_fd_identity(int fd, int *kind, uint64_t *device, uint64_t *inode) {
+    struct stat st;
+#if defined(SYS_fstat)
+    int r = (int)sp_syscall6(SYS_fstat, fd, (long)&st, 0, 0, 0, 0);
+#else
+    int r = (int)sp_syscall6(SYS_newfstatat, fd, (long)"", (long)&st, AT_EMPTY_PATH, 0, 0);
+#endif
+    if (r < 0) return r;
+    *kind = (S_ISREG(st.st_mode) || S_ISDIR(st.st_mode)) ? 1 : 0;
+    *device = (uint64_t)st.st_dev;
+    *inode = (uint64_t)st.st_ino;
+    return 0;
+}
+
+/* CLOCK_MONOTONIC in nanoseconds (the clock poll and epoll timeouts run on). */
+static inline int64_t sp_monotonic_ns(void) {
+    struct timespec ts;
+    int saved = errno;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    errno = saved;
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* Memory for the poll(2) backend's tables: NULL on failure, errno left alone (the
+ * ABI's promise), so that growth can fail with -ENOMEM instead of trapping. */
+static inline void *sp_realloc(void *pointer, size_t size) {
+    int saved = errno;
+    void *result = realloc(pointer, size);
+    errno = saved;
+    return result;
+}
+static inline void sp_free(void *pointer) {
+    int saved = errno;
+    free(pointer);
+    errno = saved;
+}
+
+/* A mutex in its own allocation (a stable address; Embedded Swift has no Mutex).
+ * pthread_mutex_* report errors as return values and never set errno. */
+static inline void *sp_mutex_new(void) {
+    pthread_mutex_t *m = (pthread_mutex_t *)sp_realloc(NULL, sizeof(pthread_mutex_t));
+    if (m && pthread_mutex_init(m, NULL) != 0) { sp_free(m); return NULL; }
+    return m;
+}
+static inline void sp_mutex_lock(void *m) { (void)pthread_mutex_lock((pthread_mutex_t *)m); }
+static inline void sp_mutex_unlock(void *m) { (void)pthread_mutex_unlock((pthread_mutex_t *)m); }
+static inline void sp_mutex_free(void *m) {
+    if (!m) return;
+    (void)pthread_mutex_destroy((pthread_mutex_t *)m);
+    sp_free(m);
+}
+
+/* getenv, errno left alone; NULL when unset. */
+static inline const char *sp_getenv(const char *name) {
+    int saved = errno;
+    const char *value = getenv(name);
+    errno = saved;
+    return value;
+}
+
 static inline const char *sp_version(void) { return SWIFTPOLL_VERSION_STRING; }
+
+/* Backend names (SWIFTPOLL_BACKEND_*), static; NULL for an unknown value. */
+static inline const char *sp_backend_name(int backend) {
+    switch (backend) {
+    case SWIFTPOLL_BACKEND_DEFAULT: return "default";
+    case SWIFTPOLL_BACKEND_EPOLL: return "epoll";
+    case SWIFTPOLL_BACKEND_POLL: return "poll";
+    case SWIFTPOLL_BACKEND_KQUEUE: return "kqueue";
+    default: return 0;
+    }
+}
+
+/* The SWIFTPOLL_BACKEND_* value of an exact name ("epoll", "poll", "kqueue"), or -1. */
+static inline int sp_backend_from_name(const char *name) {
+    if (strcmp(name, "epoll") == 0) return SWIFTPOLL_BACKEND_EPOLL;
+    if (strcmp(name, "poll") == 0) return SWIFTPOLL_BACKEND_POLL;
+    if (strcmp(name, "kqueue") == 0) return SWIFTPOLL_BACKEND_KQUEUE;
+    return -1;
+}
 
 /* sizeof(struct epoll_event): 12 on x86_64 (packed), 16 elsewhere. */
 static inline size_t sp_epoll_event_size(void) { return sizeof(struct epoll_event); }

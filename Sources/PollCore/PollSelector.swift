@@ -1,0 +1,589 @@
+import CPollSys
+import Synchronization
+
+/// The poll(2) backend, for any POSIX system: a registration table shared by a poll and
+/// its clones (`PollTable`), waited on with `ppoll`.
+///
+/// - Edge-triggered registrations are reported level-triggered: poll(2) has no edge
+///   mode, and a raw-fd ABI cannot see the caller's `EAGAIN` to re-arm a masked interest
+///   (mio's fallback relies on its IoSource for that). An fd that stays ready is reported
+///   by every wait: never a lost wakeup, possibly a repeated one.
+/// - Oneshot and closed-but-registered descriptors (POLLNVAL) are disarmed by storing
+///   `~fd` (negative, so poll(2) skips the entry and reports nothing for it, not even
+///   HUP/ERR; `~` rather than `-` so that fd 0 disarms too).
+/// - Registrations from other threads during a wait wake the waiter through an internal
+///   notifier, which restarts with the remaining time. User wakes are a separate flag,
+///   so that draining the notifier never swallows one (mio#1874).
+/// - Nothing is removed behind the caller's back on POLLHUP/POLLERR (mio PR #2012).
+public struct PollSelector: SelectorBackend {
+    @usableFromInline
+    let table: PollTable
+
+    @usableFromInline
+    init(table: PollTable) { self.table = table }
+
+    public static func make() throws(Errno) -> PollSelector {
+        PollSelector(table: try PollTable.make())
+    }
+
+    /// Clones share the table: there is no descriptor to duplicate.
+    public func duplicate() throws(Errno) -> PollSelector { PollSelector(table: table) }
+
+    /// The table goes when its last poll, clone or waker does.
+    public func close() {}
+
+    public var fileDescriptor: Int32 { -1 }
+
+    @inlinable
+    public func register(_ fd: Int32, token: Token, interest: Interest) throws(Errno) {
+        try table.register(fd, token: token, interest: interest)
+    }
+
+    @inlinable
+    public func reregister(_ fd: Int32, token: Token, interest: Interest) throws(Errno) {
+        try table.reregister(fd, token: token, interest: interest)
+    }
+
+    @inlinable
+    public func deregister(_ fd: Int32) throws(Errno) {
+        try table.deregister(fd)
+    }
+
+    @inlinable
+    public func select(
+        into events: UnsafeMutablePointer<Event>, capacity: Int, timeoutNanoseconds: Int64
+    ) throws(Errno) -> Int {
+        try table.select(into: events, capacity: capacity, timeoutNanoseconds: timeoutNanoseconds)
+    }
+
+    // MARK: waker
+
+    public typealias WakerState = PollTable
+
+    public func makeWaker(token: Token) throws(Errno) -> PollTable {
+        table.installWaker(token: token)
+        return table
+    }
+
+    @inlinable
+    public static func wake(_ table: PollTable) throws(Errno) { try table.wake() }
+
+    public static func releaseWaker(_ table: PollTable) { table.removeWaker() }
+}
+
+/// The poll(2) bits (numerically the epoll ones on Linux), and the translation to
+/// swiftpoll's flags: mio's poll(2) formulas, plus POLLNVAL as an error.
+@usableFromInline
+enum PollBits {
+    @usableFromInline static let IN = UInt32(POLLIN)
+    @usableFromInline static let PRI = UInt32(POLLPRI)
+    @usableFromInline static let OUT = UInt32(POLLOUT)
+    @usableFromInline static let ERR = UInt32(POLLERR)
+    @usableFromInline static let HUP = UInt32(POLLHUP)
+    @usableFromInline static let NVAL = UInt32(POLLNVAL)
+    @usableFromInline static let RDHUP = UInt32(SP_POLLRDHUP)
+
+    /// READABLE asks for POLLRDHUP too (where it exists), so a peer's shutdown is seen.
+    @inlinable
+    static func events(for interest: Interest) -> Int16 {
+        var mask: UInt32 = 0
+        if interest.contains(.readable) { mask |= IN | RDHUP }
+        if interest.contains(.writable) { mask |= OUT }
+        if interest.contains(.priority) { mask |= PRI }
+        return Int16(truncatingIfNeeded: mask)
+    }
+
+    /// readable = IN|PRI; writable = OUT; error = ERR|NVAL;
+    /// read_closed = HUP|RDHUP; write_closed = HUP | (OUT & ERR) | (r == ERR);
+    /// priority = PRI.
+    @inlinable
+    static func flags(_ r: UInt32) -> UInt32 {
+        var f: UInt32 = 0
+        if r & (IN | PRI) != 0 { f |= Event.Flags.readable.rawValue }
+        if r & OUT != 0 { f |= Event.Flags.writable.rawValue }
+        if r & (ERR | NVAL) != 0 { f |= Event.Flags.error.rawValue }
+        if r & (HUP | RDHUP) != 0 { f |= Event.Flags.readClosed.rawValue }
+        if r & HUP != 0 || (r & OUT != 0 && r & ERR != 0) || r == ERR {
+            f |= Event.Flags.writeClosed.rawValue
+        }
+        if r & PRI != 0 { f |= Event.Flags.priority.rawValue }
+        return f
+    }
+}
+
+/// What the table knows of one registration (slot i of `fds` is the pollfd).
+@usableFromInline
+struct PollSlot {
+    @usableFromInline var fd: Int32
+    @usableFromInline var interest: UInt32
+    @usableFromInline var token: UInt64
+    /// The file's identity at registration, to tell a descriptor number that was closed
+    /// and reused (which epoll forgets by itself) from a second registration.
+    @usableFromInline var device: UInt64
+    @usableFromInline var inode: UInt64
+
+    @inlinable
+    init(fd: Int32, interest: UInt32, token: UInt64, device: UInt64, inode: UInt64) {
+        self.fd = fd
+        self.interest = interest
+        self.token = token
+        self.device = device
+        self.inode = inode
+    }
+}
+
+/// The mutable state of a `PollTable`, in memory of its own (so that the hot paths pay
+/// no exclusivity checks), touched only with the table's mutex held.
+@usableFromInline
+struct PollState {
+    /// pollfd entries; slot 0 is the internal notifier. Read by the registry and the
+    /// waiter, never handed to the kernel (the waiter polls `waitFDs`).
+    @usableFromInline var fds: UnsafeMutablePointer<pollfd>
+    @usableFromInline var slots: UnsafeMutablePointer<PollSlot>
+    /// The waiter's copy of `fds`, given to ppoll.
+    @usableFromInline var waitFDs: UnsafeMutablePointer<pollfd>
+    /// A larger `waitFDs` made by a registration while the waiter was in ppoll.
+    @usableFromInline var nextWaitFDs: UnsafeMutablePointer<pollfd>?
+    /// Entries in use, the notifier's included.
+    @usableFromInline var count: Int
+    @usableFromInline var capacity: Int
+    @usableFromInline var index: FDIndex
+    /// Incremented by every change of `fds`; a wait whose ppoll saw an older generation
+    /// drops its results (slots may have moved) and polls again.
+    @usableFromInline var generation: UInt64
+    @usableFromInline var copiedGeneration: UInt64
+    /// The waiter is in ppoll (or about to be) on `waitFDs`.
+    @usableFromInline var polling: Bool
+    /// The notifier was written since the waiter last drained it.
+    @usableFromInline var notified: Bool
+    /// Where the next scan of results starts, so that no fd starves when more are ready
+    /// than fit.
+    @usableFromInline var cursor: Int
+    @usableFromInline var hasWaker: Bool
+    @usableFromInline var wakerToken: UInt64
+}
+
+/// The registration table of the poll(2) backend, shared by a poll, its clones and its
+/// waker.
+public final class PollTable: @unchecked Sendable {
+    @usableFromInline let state: UnsafeMutablePointer<PollState>
+    @usableFromInline let mutex: UnsafeMutableRawPointer
+    /// The internal notifier: an eventfd (read and written through the same fd).
+    @usableFromInline let notifier: Int32
+    /// A user wake is pending (set by `wake`, taken by the waiter).
+    @usableFromInline let userWake = Atomic<Bool>(false)
+
+    private init(state: UnsafeMutablePointer<PollState>, mutex: UnsafeMutableRawPointer, notifier: Int32) {
+        self.state = state
+        self.mutex = mutex
+        self.notifier = notifier
+    }
+
+    static let initialCapacity = 8
+
+    static func make() throws(Errno) -> PollTable {
+        let notifier = try check(sp_eventfd(0, Int32(EFD_CLOEXEC | EFD_NONBLOCK)))
+        guard let mutex = sp_mutex_new() else {
+            closeIgnoringErrors(notifier)
+            throw .noMemory
+        }
+        let n = initialCapacity
+        let state = sp_realloc(nil, MemoryLayout<PollState>.stride)
+        let fds = sp_realloc(nil, n * MemoryLayout<pollfd>.stride)
+        let waitFDs = sp_realloc(nil, n * MemoryLayout<pollfd>.stride)
+        let slots = sp_realloc(nil, n * MemoryLayout<PollSlot>.stride)
+        let index = FDIndex.make()
+        guard let state, let fds, let waitFDs, let slots, let index else {
+            sp_free(state)
+            sp_free(fds)
+            sp_free(waitFDs)
+            sp_free(slots)
+            index?.free()
+            sp_mutex_free(mutex)
+            closeIgnoringErrors(notifier)
+            throw .noMemory
+        }
+        let s = state.bindMemory(to: PollState.self, capacity: 1)
+        s.initialize(to: PollState(
+            fds: fds.bindMemory(to: pollfd.self, capacity: n),
+            slots: slots.bindMemory(to: PollSlot.self, capacity: n),
+            waitFDs: waitFDs.bindMemory(to: pollfd.self, capacity: n),
+            nextWaitFDs: nil, count: 1, capacity: n, index: index,
+            generation: 1, copiedGeneration: 0, polling: false, notified: false, cursor: 1,
+            hasWaker: false, wakerToken: 0))
+        s.pointee.fds[0] = pollfd(fd: notifier, events: Int16(POLLIN), revents: 0)
+        s.pointee.slots[0] = PollSlot(fd: notifier, interest: 0, token: 0, device: 0, inode: 0)
+        return PollTable(state: s, mutex: mutex, notifier: notifier)
+    }
+
+    deinit {
+        let s = state.pointee
+        sp_free(s.fds)
+        sp_free(s.slots)
+        sp_free(s.waitFDs)
+        sp_free(s.nextWaitFDs)
+        s.index.free()
+        state.deinitialize(count: 1)
+        sp_free(state)
+        sp_mutex_free(mutex)
+        closeIgnoringErrors(notifier)
+    }
+
+    @inlinable @inline(__always)
+    func lock() { sp_mutex_lock(mutex) }
+
+    @inlinable @inline(__always)
+    func unlock() { sp_mutex_unlock(mutex) }
+
+    /// After a change of `fds`, with the mutex held: a waiter in ppoll must see it.
+    @inlinable
+    func changed() {
+        state.pointee.generation &+= 1
+        if state.pointee.polling && !state.pointee.notified {
+            state.pointee.notified = true
+            notify()
+        }
+    }
+
+    @inlinable @inline(__always)
+    func notify() {
+        var one: UInt64 = 1
+        while sp_write(notifier, &one, 8) == -Int(EINTR) {}
+        // EAGAIN: the counter is at its maximum, so the notifier is readable anyway.
+    }
+
+    @inlinable
+    func drainNotifier() {
+        var counter: UInt64 = 0
+        while sp_read(notifier, &counter, 8) == -Int(EINTR) {}
+    }
+
+    // MARK: registration
+
+    @inlinable
+    func register(_ fd: Int32, token: Token, interest: Interest) throws(Errno) {
+        guard interest.isValid else { throw .invalidArgument }
+        // As epoll: EBADF for a closed fd, EPERM for a regular file or a directory.
+        var kind: Int32 = 0
+        var device: UInt64 = 0
+        var inode: UInt64 = 0
+        _ = try check(sp_fd_identity(fd, &kind, &device, &inode))
+        if kind != 0 { throw .operationNotPermitted }
+        if fd == notifier { throw .invalidArgument }
+        let slot = PollSlot(fd: fd, interest: interest.rawValue, token: token.rawValue, device: device, inode: inode)
+        let events = PollBits.events(for: interest)
+        lock()
+        defer { unlock() }
+        let s = state
+        if let i = s.pointee.index.find(fd) {
+            let old = s.pointee.slots[i]
+            if old.device == device && old.inode == inode { throw .fileExists }
+            // The registered descriptor was closed and its number reused: epoll would
+            // have dropped the old registration; so do we.
+            s.pointee.slots[i] = slot
+            s.pointee.fds[i] = pollfd(fd: fd, events: events, revents: 0)
+            changed()
+            return
+        }
+        try reserve(s.pointee.count + 1)
+        guard s.pointee.index.insert(fd, slot: s.pointee.count) else { throw .noMemory }
+        let i = s.pointee.count
+        s.pointee.slots[i] = slot
+        s.pointee.fds[i] = pollfd(fd: fd, events: events, revents: 0)
+        s.pointee.count = i + 1
+        changed()
+    }
+
+    @inlinable
+    func reregister(_ fd: Int32, token: Token, interest: Interest) throws(Errno) {
+        guard interest.isValid else { throw .invalidArgument }
+        lock()
+        defer { unlock() }
+        let s = state
+        guard let i = s.pointee.index.find(fd) else { throw Self.notRegistered(fd) }
+        s.pointee.slots[i].token = token.rawValue
+        s.pointee.slots[i].interest = interest.rawValue
+        // Re-arms a oneshot (or POLLNVAL-disarmed) entry.
+        s.pointee.fds[i] = pollfd(fd: fd, events: PollBits.events(for: interest), revents: 0)
+        changed()
+    }
+
+    @inlinable
+    func deregister(_ fd: Int32) throws(Errno) {
+        lock()
+        defer { unlock() }
+        let s = state
+        guard let i = s.pointee.index.find(fd) else { throw Self.notRegistered(fd) }
+        s.pointee.index.remove(fd)
+        let last = s.pointee.count - 1
+        if i != last {
+            s.pointee.slots[i] = s.pointee.slots[last]
+            s.pointee.fds[i] = s.pointee.fds[last]
+            s.pointee.index.update(s.pointee.slots[i].fd, slot: i)
+        }
+        s.pointee.count = last
+        changed()
+    }
+
+    /// The error for an fd not in the table, as epoll orders them: EBADF for a
+    /// descriptor that is not open (checked only on this error path), else ENOENT.
+    @usableFromInline
+    static func notRegistered(_ fd: Int32) -> Errno {
+        var kind: Int32 = 0
+        var device: UInt64 = 0
+        var inode: UInt64 = 0
+        let r = fd < 0 ? -EBADF : sp_fd_identity(fd, &kind, &device, &inode)
+        return r == -EBADF ? .badFileDescriptor : .noSuchFileOrDirectory
+    }
+
+    /// Room for `needed` entries in `fds`, `slots` and the waiter's buffer; with the
+    /// mutex held. Allocates only when registrations outgrow the table (doubling).
+    @usableFromInline
+    func reserve(_ needed: Int) throws(Errno) {
+        let s = state
+        let old = s.pointee.capacity
+        guard needed > old else { return }
+        let n = max(old * 2, needed)
+        guard let fds = sp_realloc(s.pointee.fds, n * MemoryLayout<pollfd>.stride) else { throw .noMemory }
+        s.pointee.fds = fds.bindMemory(to: pollfd.self, capacity: n)
+        guard let slots = sp_realloc(s.pointee.slots, n * MemoryLayout<PollSlot>.stride) else { throw .noMemory }
+        s.pointee.slots = slots.bindMemory(to: PollSlot.self, capacity: n)
+        if s.pointee.polling {
+            // The kernel is using waitFDs: the waiter swaps this one in afterwards.
+            guard let next = sp_realloc(nil, n * MemoryLayout<pollfd>.stride) else { throw .noMemory }
+            sp_free(s.pointee.nextWaitFDs)
+            s.pointee.nextWaitFDs = next.bindMemory(to: pollfd.self, capacity: n)
+        } else {
+            guard let wait = sp_realloc(s.pointee.waitFDs, n * MemoryLayout<pollfd>.stride) else { throw .noMemory }
+            s.pointee.waitFDs = wait.bindMemory(to: pollfd.self, capacity: n)
+        }
+        s.pointee.capacity = n
+    }
+
+    // MARK: waiting
+
+    @inlinable
+    func select(
+        into events: UnsafeMutablePointer<Event>, capacity: Int, timeoutNanoseconds: Int64
+    ) throws(Errno) -> Int {
+        let deadline = timeoutNanoseconds > 0 ? Self.deadline(after: timeoutNanoseconds) : 0
+        var timeout = timeoutNanoseconds
+        let s = state
+        lock()
+        while true {
+            if let next = s.pointee.nextWaitFDs {
+                sp_free(s.pointee.waitFDs)
+                s.pointee.waitFDs = next
+                s.pointee.nextWaitFDs = nil
+                s.pointee.copiedGeneration = 0
+            }
+            if s.pointee.copiedGeneration != s.pointee.generation {
+                s.pointee.waitFDs.update(from: s.pointee.fds, count: s.pointee.count)
+                s.pointee.copiedGeneration = s.pointee.generation
+            }
+            let generation = s.pointee.generation
+            let count = s.pointee.count
+            let waitFDs = s.pointee.waitFDs
+            s.pointee.polling = true
+            unlock()
+
+            // A wake that could not be reported last time (capacity) must not block.
+            if userWake.load(ordering: .relaxed) { timeout = 0 }
+            let result = timeout < 0
+                ? sp_ppoll(waitFDs, UInt(count), -1, 0)
+                : sp_ppoll(waitFDs, UInt(count), timeout / 1_000_000_000, timeout % 1_000_000_000)
+
+            lock()
+            s.pointee.polling = false
+            let notified = s.pointee.notified
+            s.pointee.notified = false
+            if result < 0 {
+                unlock()
+                throw Errno(rawValue: -result)
+            }
+            var produced = 0
+            var fdEvents = result
+            if waitFDs[0].revents != 0 || notified {
+                if waitFDs[0].revents != 0 { fdEvents -= 1 }
+                drainNotifier()
+            }
+            // After the drain: a wake whose write the drain consumed is still seen here.
+            if s.pointee.hasWaker && userWake.exchange(false, ordering: .acquiring) {
+                events[0] = Event(token: Token(s.pointee.wakerToken), flags: .readable, raw: PollBits.IN)
+                produced = 1
+            }
+            if fdEvents > 0 && s.pointee.generation == generation {
+                produced = collect(waitFDs, count: count, into: events, from: produced, capacity: capacity)
+            }
+            if produced > 0 || timeout == 0 {
+                unlock()
+                return produced
+            }
+            // Only the notifier (a registration, or results dropped because the table
+            // changed): poll again with the time that is left.
+            if timeoutNanoseconds > 0 {
+                let left = deadline &- sp_monotonic_ns()
+                timeout = left > 0 ? left : 0
+            }
+        }
+    }
+
+    /// Turns ready entries into events, at most `capacity`, starting at the cursor;
+    /// with the mutex held and the table as ppoll saw it.
+    @inlinable
+    func collect(
+        _ waitFDs: UnsafeMutablePointer<pollfd>, count: Int, into events: UnsafeMutablePointer<Event>,
+        from start: Int, capacity: Int
+    ) -> Int {
+        let s = state
+        var produced = start
+        let entries = count - 1
+        guard entries > 0 else { return produced }
+        var i = s.pointee.cursor
+        if i < 1 || i >= count { i = 1 }
+        var disarmed = false
+        for _ in 0..<entries {
+            let revents = UInt32(UInt16(bitPattern: waitFDs[i].revents))
+            if revents != 0 {
+                if produced == capacity { break }
+                let slot = s.pointee.slots[i]
+                events[produced] = Event(
+                    token: Token(slot.token), flags: Event.Flags(rawValue: PollBits.flags(revents)), raw: revents)
+                produced += 1
+                if slot.interest & Interest.oneshot.rawValue != 0 || revents & PollBits.NVAL != 0 {
+                    s.pointee.fds[i].fd = ~slot.fd
+                    disarmed = true
+                }
+            }
+            i = i + 1 == count ? 1 : i + 1
+        }
+        s.pointee.cursor = i
+        if disarmed { s.pointee.generation &+= 1 }
+        return produced
+    }
+
+    @usableFromInline
+    static func deadline(after nanoseconds: Int64) -> Int64 {
+        let (sum, overflow) = sp_monotonic_ns().addingReportingOverflow(nanoseconds)
+        return overflow ? Int64.max : sum
+    }
+
+    // MARK: waker
+
+    func installWaker(token: Token) {
+        lock()
+        state.pointee.wakerToken = token.rawValue
+        state.pointee.hasWaker = true
+        userWake.store(false, ordering: .relaxed)
+        unlock()
+    }
+
+    func removeWaker() {
+        lock()
+        state.pointee.hasWaker = false
+        userWake.store(false, ordering: .relaxed)
+        unlock()
+    }
+
+    /// No lock (async-signal-safe): the flag, then the notifier, unless a wake is
+    /// already pending (its writer has written or is about to).
+    @inlinable
+    func wake() throws(Errno) {
+        if userWake.exchange(true, ordering: .releasing) { return }
+        notify()
+    }
+}
+
+/// fd → slot, open addressing with linear probing in memory of its own (no Hasher: it
+/// would pull a random seed into the Embedded build). Load factor at most 1/2.
+@usableFromInline
+struct FDIndex {
+    /// `keys[i]` is an fd or -1 (empty); `values[i]` its slot.
+    @usableFromInline var keys: UnsafeMutablePointer<Int32>
+    @usableFromInline var values: UnsafeMutablePointer<Int32>
+    @usableFromInline var mask: Int
+    @usableFromInline var count: Int
+
+    static func make(capacity: Int = 16) -> FDIndex? {
+        guard let k = sp_realloc(nil, capacity * 4), let v = sp_realloc(nil, capacity * 4) else { return nil }
+        let keys = k.bindMemory(to: Int32.self, capacity: capacity)
+        keys.initialize(repeating: -1, count: capacity)
+        return FDIndex(keys: keys, values: v.bindMemory(to: Int32.self, capacity: capacity), mask: capacity - 1, count: 0)
+    }
+
+    func free() {
+        sp_free(keys)
+        sp_free(values)
+    }
+
+    @inlinable @inline(__always)
+    func home(_ fd: Int32) -> Int {
+        Int(truncatingIfNeeded: (UInt32(bitPattern: fd) &* 0x9E37_79B1) >> 7) & mask
+    }
+
+    @inlinable
+    func find(_ fd: Int32) -> Int? {
+        var i = home(fd)
+        while true {
+            let k = keys[i]
+            if k == fd { return Int(values[i]) }
+            if k < 0 { return nil }
+            i = (i + 1) & mask
+        }
+    }
+
+    @inlinable
+    func update(_ fd: Int32, slot: Int) {
+        var i = home(fd)
+        while keys[i] != fd { i = (i + 1) & mask }
+        values[i] = Int32(truncatingIfNeeded: slot)
+    }
+
+    /// Adds `fd` (not present); false only if growing failed (nothing changed then).
+    @usableFromInline
+    mutating func insert(_ fd: Int32, slot: Int) -> Bool {
+        if (count + 1) * 2 > mask + 1 {
+            guard let bigger = FDIndex.make(capacity: (mask + 1) * 2) else { return false }
+            var grown = bigger
+            for j in 0...mask where keys[j] >= 0 { grown.place(keys[j], Int(values[j])) }
+            free()
+            self = grown
+        }
+        place(fd, slot)
+        return true
+    }
+
+    @usableFromInline
+    mutating func place(_ fd: Int32, _ slot: Int) {
+        var i = home(fd)
+        while keys[i] >= 0 { i = (i + 1) & mask }
+        keys[i] = fd
+        values[i] = Int32(truncatingIfNeeded: slot)
+        count += 1
+    }
+
+    /// Removes `fd` (present), shifting later entries of its probe run back so that no
+    /// tombstones are needed.
+    @usableFromInline
+    mutating func remove(_ fd: Int32) {
+        var i = home(fd)
+        while keys[i] != fd { i = (i + 1) & mask }
+        var hole = i
+        var j = i
+        while true {
+            j = (j + 1) & mask
+            let k = keys[j]
+            if k < 0 { break }
+            let h = home(k)
+            // Move k back into the hole unless its home lies cyclically in (hole, j].
+            let inRange = hole <= j ? (h > hole && h <= j) : (h > hole || h <= j)
+            if !inRange {
+                keys[hole] = k
+                values[hole] = values[j]
+                hole = j
+            }
+        }
+        keys[hole] = -1
+        count -= 1
+    }
+}
