@@ -148,10 +148,15 @@ module SwiftPoll
 
     def closed? = @closed
 
-    # The poll's own epoll (or poll) file descriptor, owned by the poll.
+    # The poll's own epoll (or kqueue) file descriptor, owned by the poll
+    # (to nest it in another poller).  Errno::ENOTSUP (EOPNOTSUPP) on the
+    # poll(2) backend, which has none.
     def fileno
       check_open
-      Native::POLL_FD.call(@ptr)
+      fd = Native::POLL_FD.call(@ptr)
+      raise Native.error(fd, "swiftpoll_poll_fd") if fd.negative?
+
+      fd
     end
     alias to_i fileno
 
@@ -195,7 +200,10 @@ module SwiftPoll
     end
 
     def inspect
-      @closed ? "#<SwiftPoll::Poll (closed)>" : "#<SwiftPoll::Poll fd=#{Native::POLL_FD.call(@ptr)}>"
+      return "#<SwiftPoll::Poll (closed)>" if @closed
+
+      fd = Native::POLL_FD.call(@ptr)
+      "#<SwiftPoll::Poll #{backend}#{" fd=#{fd}" unless fd.negative?}>"
     end
 
     # The poll's handle for its borrowed registry and for wakers.

@@ -2,5 +2,5 @@
 
 module SwiftPoll
   # The gem's version (the library's, as in include/swiftpoll.h).
-  VERSION = "0.1.0"
+  VERSION = "0.2.0"
 end
