@@ -51,12 +51,13 @@ module ThreadsAndSignals
     # a real signal from another process, while this thread waits
     pid = Process.spawn("sleep 0.1; kill -USR1 #{Process.pid}")
     t = monotonic
-    n = bounded { @poll.poll(@events, 0.6) }
+    n = bounded { @poll.poll(@events, 0.4) }
     elapsed = monotonic - t
     Process.wait(pid)
     assert_equal 0, n
     assert_equal 1, trapped
-    assert_operator elapsed, :>=, 0.55, "retried with the remaining time, not returned early"
+    # a lower bound only: load can make it longer, never shorter
+    assert_operator elapsed, :>=, 0.39, "retried with the remaining time, not returned early"
   end
 
   def test_a_trap_handler_that_raises_ends_the_wait
