@@ -62,14 +62,14 @@ module SwiftPoll
 
       @capacity = capacity
       # freed by the GC (RUBY_FREE) once no Events (and no wait) refers to it
-      @buf = Fiddle::Pointer.malloc(capacity * Native::EVENT_SIZE, Fiddle::RUBY_FREE)
+      @buf = @buffer = Fiddle::Pointer.malloc(capacity * Native::EVENT_SIZE, Fiddle::RUBY_FREE)
       @addr = @buf.to_i
       @n = 0
       @ints = nil
     end
 
-    # the C array's address (for Poll)
-    attr_reader :addr # :nodoc:
+    # the C array's address (for Poll) and the Fiddle::Pointer (NIO::Selector)
+    attr_reader :addr, :buffer # :nodoc:
 
     def size = @n
     alias length size

@@ -92,6 +92,7 @@ module SwiftPoll
         @has_backends = !optional_fn("swiftpoll_poll_new_backend", [V, I], I).nil?
         nogvl = Fiddle::Handle::DEFAULT["rb_thread_call_without_gvl"] rescue nil
         @wait_mode = nogvl ? :ubf : :sliced
+        @ubf = !nogvl.nil?
         @nogvl_addr = nogvl
       rescue Fiddle::DLError => e
         raise LoadError, "swiftpoll: #{@path} is not a usable libswiftpoll: #{e.message}"
@@ -104,13 +105,14 @@ module SwiftPoll
       # :ubf (rb_thread_call_without_gvl + RUBY_UBF_IO) or :sliced (Fiddle's own
       # GVL-free call, in slices of at most SLICE_NS, for a Ruby without the
       # symbol); tests switch it with wait_mode=.
-      attr_reader :wait_mode, :nogvl_addr
+      attr_reader :wait_mode, :nogvl_addr, :ubf
 
       def wait_mode=(mode)
         raise ArgumentError, "wait mode :ubf needs rb_thread_call_without_gvl" if mode == :ubf && !@nogvl_addr
         raise ArgumentError, "unknown wait mode #{mode.inspect}" unless %i[ubf sliced].include?(mode)
 
         @wait_mode = mode
+        @ubf = mode == :ubf
       end
     end
 

@@ -39,9 +39,16 @@ module NIO
     E = SwiftPoll::Event
     READ_FLAGS = E::READABLE | E::ERROR | E::READ_CLOSED | E::WRITE_CLOSED
     WRITE_FLAGS = E::WRITABLE | E::ERROR | E::WRITE_CLOSED
-    # [readable?, writable?] bits (1, 2) -> readiness symbol
-    READINESS = [nil, :r, :w, :rw].freeze
-    INTEREST_MASK = { r: 1, w: 2, rw: 3 }.freeze
+    # READY[monitor.mask | (flags & 63)]: the readiness symbol (or nil) of an
+    # event with these flags for a monitor with these interests (mask: 64 for
+    # :r, 128 for :w, 192 for :rw)
+    READY = Array.new(256) do |k|
+      bits = ((k & READ_FLAGS).zero? ? 0 : 1) | ((k & WRITE_FLAGS).zero? ? 0 : 2)
+      [nil, :r, :w, :rw][bits & (k >> 6)]
+    end.freeze
+    UNPACK = "Q*"
+    WAIT_ARGS = SwiftPoll::Native::WAIT_ARGS
+    EINTR_RC = -SwiftPoll::Native::EINTR
     EVENTS_CAPACITY = 1024
 
     # The backends of this library here, e.g. [:epoll, :poll].
@@ -56,6 +63,8 @@ module NIO
       @poll = SwiftPoll::Poll.new(backend: backend)
       @registry = @poll.registry
       @events = SwiftPoll::Events.new(EVENTS_CAPACITY)
+      @evbuf = @events.buffer
+      @args0 = @poll.args0_for(@events)
       @waker = SwiftPoll::Waker.new(@registry, WAKER_TOKEN)
       @selectables = {}.compare_by_identity # io -> monitor
       @by_fd = [] # fd -> monitor
@@ -100,53 +109,79 @@ module NIO
     # With a block: yields each ready monitor and returns their number;
     # without: returns an Array of them.  nil on timeout; after #wakeup, []
     # (or 0) if nothing else is ready.
-    def select(timeout = nil, &block)
-      raise ArgumentError, "time interval must be positive" if timeout.is_a?(Numeric) && timeout.negative?
+    #
+    # The hot path of the shim: one Fiddle call, one copy of the event array,
+    # then one table lookup per event (no method call but the yield).
+    def select(timeout = nil)
+      ns = if timeout.nil?
+             -1
+           elsif timeout == 0 # rubocop:disable Style/NumericPredicate (any Numeric)
+             0
+           else
+             raise ArgumentError, "time interval must be positive" if timeout.is_a?(Numeric) && timeout.negative?
 
-      ns = SwiftPoll::Args.timeout_ns(timeout)
+             SwiftPoll::Args.timeout_ns(timeout)
+           end
       raise IOError, "selector is closed" if @closed
 
-      if @lock.owned? # a select from inside a select's block
-        select_locked(ns, &block)
-      else
-        @lock.synchronize { select_locked(ns, &block) }
+      lock = @lock
+      locked = lock.try_lock
+      unless locked || lock.owned? # owned: a select from inside a select's block
+        lock.lock # another thread selects: wait for it, as nio4r does
+        locked = true
       end
-    end
+      begin
+        raise IOError, "selector is closed" if @closed
 
-    private def select_locked(ns)
-      raise IOError, "selector is closed" if @closed
+        # as nio4r: a wakeup counts (select gives [] rather than nil) only if
+        # it came during this select; an earlier one just makes it return
+        @wakeup_fired = false
+        n = WAIT_ARGS.call(@args0) # what is ready now, with the GVL (no block)
+        if n <= 0
+          raise SwiftPoll::Native.error(n, "swiftpoll_poll_wait") if n < 0 && n != EINTR_RC
+          return nil if ns == 0
 
-      # as nio4r: a wakeup counts (select gives [] rather than nil) only if it
-      # came during this select; an earlier one just makes it return at once
-      @wakeup_fired = false
-      events = @events
-      n = @poll.wait_ns(events, ns)
-      return nil if n.zero?
-
-      events.filled(n)
-      ints = events.decoded
-      by_fd = @by_fd
-      ready = block_given? ? nil : []
-      count = 0
-      i = 0
-      m = ints.size
-      while i < m
-        fd = ints[i]
-        if (monitor = by_fd[fd])
-          flags = ints[i + 1]
-          bits = ((flags & READ_FLAGS).zero? ? 0 : 1) | ((flags & WRITE_FLAGS).zero? ? 0 : 2)
-          bits &= monitor.interest_mask
-          unless bits.zero?
-            monitor.readiness = READINESS[bits]
-            count += 1
-            ready ? ready << monitor : yield(monitor)
-          end
+          n = @poll.wait_ns(@events, ns, true) # nothing yet: the GVL-free wait
+          return nil if n == 0
         end
-        i += 2
-      end
-      return nil if count.zero? && !@wakeup_fired
 
-      ready || count
+        ints = @evbuf[0, n << 4].unpack(UNPACK)
+        by_fd = @by_fd
+        table = READY
+        skipped = 0
+        i = 0
+        m = n << 1
+        # one table lookup per event; two loops so that neither tests for the block
+        if block_given?
+          while i < m
+            if (monitor = by_fd[ints[i]]) && (sym = table[monitor.mask | (ints[i + 1] & 63)])
+              monitor.readiness = sym
+              yield monitor
+            else
+              skipped += 1
+            end
+            i += 2
+          end
+          count = n - skipped
+          return nil if count == 0 && !@wakeup_fired
+
+          count
+        else
+          ready = []
+          while i < m
+            if (monitor = by_fd[ints[i]]) && (sym = table[monitor.mask | (ints[i + 1] & 63)])
+              monitor.readiness = sym
+              ready << monitor
+            end
+            i += 2
+          end
+          return nil if ready.empty? && !@wakeup_fired
+
+          ready
+        end
+      ensure
+        lock.unlock if locked
+      end
     end
 
     # Makes a select in another thread (or the next select) return.  Wakes
@@ -227,6 +262,8 @@ module NIO
     INTERESTS = %i[r w rw].freeze
     MASK = { r: 1, w: 2, rw: 3 }.freeze
     FROM_MASK = [nil, :r, :w, :rw].freeze
+    # the interests as Selector::READY wants them
+    TABLE_MASK = [0, 64, 128, 192].freeze
 
     attr_reader :io, :interests, :selector
     attr_accessor :value
@@ -245,7 +282,8 @@ module NIO
       @fd = target.fileno # IOError for a closed IO
       @io = io
       @interests = interests
-      @mask = MASK[interests]
+      @bits = MASK[interests]
+      @mask = TABLE_MASK[@bits]
       @selector = selector
       @readiness = nil
       @value = nil
@@ -253,7 +291,8 @@ module NIO
       selector._attach(self, @fd, interests)
     end
 
-    def interest_mask = @mask # :nodoc:
+    # the interests for Selector::READY (an attr: the cheapest call there is)
+    attr_reader :mask # :nodoc:
 
     # Replaces the interests (:r, :w, :rw or nil: none for now).
     def interests=(interests)
@@ -268,12 +307,12 @@ module NIO
 
     # Adds :r, :w or :rw to the interests; returns the new interests.
     def add_interest(interest)
-      update(@mask | mask_of(interest))
+      update(@bits | mask_of(interest))
     end
 
     # Removes :r, :w or :rw from the interests; returns the new interests.
     def remove_interest(interest)
-      update(@mask & ~mask_of(interest))
+      update(@bits & ~mask_of(interest))
     end
 
     def readable? = @readiness == :r || @readiness == :rw
@@ -315,7 +354,8 @@ module NIO
       if new != old
         @selector._set(self, @fd, old, new)
         @interests = new
-        @mask = mask
+        @bits = mask
+        @mask = TABLE_MASK[mask]
       end
       new
     end

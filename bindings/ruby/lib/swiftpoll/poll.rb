@@ -42,6 +42,10 @@ module SwiftPoll
     # seconds (nil: block) -> the C timeout in ns; rounded up so that a
     # positive timeout never becomes a busy loop
     def timeout_ns(timeout)
+      if timeout.is_a?(Float) && timeout > 0 && timeout < MAX_SECONDS # the common case, fast
+        ns = (timeout * NS_PER_S).ceil
+        return ns < 1 ? 1 : ns
+      end
       case timeout
       when nil then -1
       when Integer
@@ -125,12 +129,14 @@ module SwiftPoll
       @holder = [@ptr]
       ObjectSpace.define_finalizer(self, Poll.finalizer(@holder))
       @closed = false
-      @waiting = nil
+      @waiting = false
       @wake_pipe = nil
       @registry = Registry.__send__(:borrowed, self, Native::POLL_REGISTRY.call(@ptr))
       # the wait arguments (swiftpoll_wait_args), bound to one Events at a time
-      @args = Fiddle::Pointer.malloc(32, Fiddle::RUBY_FREE)
-      @args_addr = @args.to_i
+      @args = Fiddle::Pointer.malloc(96, Fiddle::RUBY_FREE)
+      @args0 = @args.to_i # timeout 0
+      @args_block = @args0 + 32 # timeout -1
+      @args_addr = @args0 + 64 # the timeout of the moment
       @bound = nil
       @args_ns = nil
     end
@@ -178,7 +184,7 @@ module SwiftPoll
     # on with the time left, as Ruby's own blocking calls do; an exception
     # raised by a trap handler or Thread#raise ends it.
     def poll(events, timeout = nil)
-      ns = Args.timeout_ns(timeout)
+      ns = timeout.nil? ? -1 : Args.timeout_ns(timeout)
       raise TypeError, "events must be a SwiftPoll::Events, not #{events.class}" unless events.is_a?(Events)
 
       events.filled(wait_ns(events, ns))
@@ -213,30 +219,49 @@ module SwiftPoll
     end
 
     # The wait itself; returns the number of events written into +events+.
-    # Used by #poll and by NIO::Selector.
-    def wait_ns(events, ns) # :nodoc:
+    # Used by #poll and by NIO::Selector.  The hot path of every binding call:
+    # Fiddle costs far more per call than the wait's system call (see
+    # docs/BENCHMARKS-ruby.md), so a wait that may block first asks, with the
+    # GVL held, whether something is ready already: one Fiddle call when it
+    # is, and the GVL-free wait only when there is nothing yet.
+    # tried: the caller has just made the timeout-0 wait itself (NIO::Selector).
+    def wait_ns(events, ns, tried = false) # :nodoc:
       raise IOError, "closed poll" if @closed
       raise Native.error(-Native::EBUSY, "swiftpoll_poll_wait", "another thread is waiting on this poll") if @waiting
 
-      bind(events) unless @bound.equal?(events)
-      if ns.zero?
-        # cannot block: with the GVL, no thread switch, no unblocking function
-        set_ns(0) unless @args_ns == 0
-        rc = Native::WAIT_ARGS.call(@args_addr)
-        rc = 0 if rc == -Native::EINTR
+      bind(events) unless events.equal?(@bound)
+      rc = tried ? 0 : Native::WAIT_ARGS.call(@args0) # timeout 0: cannot block
+      if rc > 0 || ns == 0
+        rc = 0 if rc == EINTR_RC
       else
-        @waiting = Thread.current
+        raise Native.error(rc, "swiftpoll_poll_wait") if rc < 0 && rc != EINTR_RC
+
+        @waiting = true
         begin
-          rc = blocking_wait(ns)
+          if ns.negative? && Native.ubf
+            rc = Native::NOGVL.call(WAIT_ADDR, @args_block, -1, 0) & LOW32 # RUBY_UBF_IO
+            rc -= 0x1_0000_0000 if rc >= 0x8000_0000
+            rc = blocking_wait(ns) if rc == EINTR_RC && !@closed
+          else
+            rc = blocking_wait(ns)
+          end
         ensure
-          @waiting = nil
+          @waiting = false
           destroy if @closed
         end
         raise IOError, "poll closed in another thread" if @closed
       end
-      raise Native.error(rc, "swiftpoll_poll_wait") if rc.negative?
+      raise Native.error(rc, "swiftpoll_poll_wait") if rc < 0
 
       rc
+    end
+
+    # The address of the timeout-0 wait arguments for +events+ (NIO::Selector
+    # makes that call itself; valid while the poll is open).
+    def args0_for(events) # :nodoc:
+      check_open
+      bind(events) unless events.equal?(@bound)
+      @args0
     end
 
     private
@@ -245,18 +270,24 @@ module SwiftPoll
       raise IOError, "closed poll" if @closed
     end
 
+    # three swiftpoll_wait_args for this (poll, events): timeout 0, blocking,
+    # and one whose timeout is rewritten as needed
     def bind(events)
-      @args[0, 32] = [@ptr, events.addr, events.capacity, -1].pack("JJJq")
+      head = [@ptr, events.addr, events.capacity]
+      @args[0, 96] = (head + [0] + head + [-1] + head + [-1]).pack("JJJq" * 3)
       @args_ns = -1
       @bound = events
     end
 
-    NS_PACKED = Hash.new { |h, ns| [ns].pack("q") }
+    EINTR_RC = -Native::EINTR
+    LOW32 = 0xffff_ffff
+    WAIT_ADDR = Native::WAIT_ARGS_ADDR
+    NS_PACKED = Hash.new { |_h, ns| [ns].pack("q") }
     NS_PACKED[-1] = [-1].pack("q").freeze
     NS_PACKED[0] = [0].pack("q").freeze
 
     def set_ns(ns)
-      @args[24, 8] = NS_PACKED[ns]
+      @args[88, 8] = NS_PACKED[ns]
       @args_ns = ns
     end
 
@@ -296,9 +327,9 @@ module SwiftPoll
       @wake_pipe = [r, w]
       rc = Native::REGISTER.call(Native::POLL_REGISTRY.call(@ptr), r.fileno, Args::TOKEN_MAX,
                                  Interest::READABLE_BIT | Interest::LEVEL_BIT)
-      @waiting.wakeup if rc.negative? && @waiting&.alive? # fall back on Ruby's unblocking function
-    rescue SystemCallError, ThreadError
-      nil
+      raise Native.error(rc, "swiftpoll_registry_register") if rc.negative?
+    rescue SystemCallError
+      nil # cannot happen short of running out of descriptors: the wait ends at its timeout
     end
 
     def destroy
