@@ -46,7 +46,9 @@ module NIO
       bits = ((k & READ_FLAGS).zero? ? 0 : 1) | ((k & WRITE_FLAGS).zero? ? 0 : 2)
       [nil, :r, :w, :rw][bits & (k >> 6)]
     end.freeze
-    UNPACK = "Q*"
+    # unpack formats: the token of each of n events, skipping flags and raw
+    TOKENS = Array.new(65) { |n| ("Qx8" * n).freeze }.freeze
+    FLAGS = "L"
     WAIT_ARGS = SwiftPoll::Native::WAIT_ARGS
     EINTR_RC = -SwiftPoll::Native::EINTR
     EVENTS_CAPACITY = 1024
@@ -145,22 +147,23 @@ module NIO
           return nil if n == 0
         end
 
-        ints = @evbuf[0, n << 4].unpack(UNPACK)
+        # the tokens only (fds); the flags are read for :rw monitors alone: for
+        # :r (or :w) every event means :r (or :w), as libev reports it
+        evbuf = @evbuf
+        tokens = evbuf[0, n << 4].unpack(n <= 64 ? TOKENS[n] : "Qx8" * n)
         by_fd = @by_fd
-        table = READY
         skipped = 0
         i = 0
-        m = n << 1
-        # one table lookup per event; two loops so that neither tests for the block
         if block_given?
-          while i < m
-            if (monitor = by_fd[ints[i]]) && (sym = table[monitor.mask | (ints[i + 1] & 63)])
+          while i < n
+            if (monitor = by_fd[tokens[i]]) &&
+               (sym = monitor.fixed || READY[192 | (evbuf[(i << 4) + 8, 4].unpack1(FLAGS) & 63)])
               monitor.readiness = sym
               yield monitor
             else
               skipped += 1
             end
-            i += 2
+            i += 1
           end
           count = n - skipped
           return nil if count == 0 && !@wakeup_fired
@@ -168,12 +171,13 @@ module NIO
           count
         else
           ready = []
-          while i < m
-            if (monitor = by_fd[ints[i]]) && (sym = table[monitor.mask | (ints[i + 1] & 63)])
+          while i < n
+            if (monitor = by_fd[tokens[i]]) &&
+               (sym = monitor.fixed || READY[192 | (evbuf[(i << 4) + 8, 4].unpack1(FLAGS) & 63)])
               monitor.readiness = sym
               ready << monitor
             end
-            i += 2
+            i += 1
           end
           return nil if ready.empty? && !@wakeup_fired
 
@@ -264,6 +268,9 @@ module NIO
     FROM_MASK = [nil, :r, :w, :rw].freeze
     # the interests as Selector::READY wants them
     TABLE_MASK = [0, 64, 128, 192].freeze
+    # the readiness every event of a monitor with these interests means, or
+    # nil (:rw: it depends on the event's flags)
+    FIXED = [nil, :r, :w, nil].freeze
 
     attr_reader :io, :interests, :selector
     attr_accessor :value
@@ -284,6 +291,7 @@ module NIO
       @interests = interests
       @bits = MASK[interests]
       @mask = TABLE_MASK[@bits]
+      @fixed = FIXED[@bits]
       @selector = selector
       @readiness = nil
       @value = nil
@@ -292,7 +300,7 @@ module NIO
     end
 
     # the interests for Selector::READY (an attr: the cheapest call there is)
-    attr_reader :mask # :nodoc:
+    attr_reader :mask, :fixed # :nodoc:
 
     # Replaces the interests (:r, :w, :rw or nil: none for now).
     def interests=(interests)
@@ -356,6 +364,7 @@ module NIO
         @interests = new
         @bits = mask
         @mask = TABLE_MASK[mask]
+        @fixed = FIXED[mask]
       end
       new
     end
