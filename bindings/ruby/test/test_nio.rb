@@ -233,6 +233,24 @@ class TestNIOSelector < Minitest::Test
     assert_nil bounded { u.value }
   end
 
+  def test_close_while_another_thread_selects
+    @selector.register(@reader, :r)
+    t = Thread.new { @selector.select }
+    wait_until { t.status == "sleep" }
+    @selector.close # ends that select (as a wakeup would), then closes
+    assert bounded { t.join }
+    assert_includes [nil, []], t.value
+    assert @selector.closed?
+    assert_raises(IOError) { @selector.select(0) }
+  end
+
+  def test_close_inside_a_select_block
+    @writer << "x"
+    @selector.register(@reader, :r)
+    assert_equal 1, @selector.select { @selector.close }
+    assert @selector.closed?
+  end
+
   def test_select_inside_a_select_block
     @writer << "x"
     @selector.register(@reader, :r)

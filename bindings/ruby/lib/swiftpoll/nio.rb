@@ -198,19 +198,38 @@ module NIO
       nil
     end
 
-    # Frees the selector (its monitors are left as they are).
+    # Frees the selector (its monitors are left as they are).  A select in
+    # another thread is woken and ends first (nio4r waits for it too).
     def close
       return nil if @closed
 
-      @closed = true
-      @waker.close
-      @poll.close
+      lock = @lock
+      if lock.owned? # from a select's block: that select keeps the lock
+        shutdown
+      elsif lock.try_lock
+        begin
+          shutdown
+        ensure
+          lock.unlock
+        end
+      else
+        @waker.wake # a select in another thread: end it, then close
+        lock.synchronize { shutdown }
+      end
       nil
     end
 
     def closed? = @closed
 
     def inspect = "#<NIO::Selector backend=swiftpoll#{@closed ? ' (closed)' : ''} monitors=#{@selectables.size}>"
+
+    private def shutdown
+      return if @closed
+
+      @closed = true
+      @waker.close
+      @poll.close
+    end
 
     # ---- for NIO::Monitor (not part of nio4r's API) ----
 
