@@ -10,7 +10,7 @@
 #                      IO.select; writes docs/BENCHMARKS-ruby.md
 #   make ruby-gem      build/ruby-gems/swiftpoll-VERSION.gem (library and LICENSE inside)
 
-APT_PACKAGES += ruby ruby-minitest ruby-nio4r gcc
+APT_PACKAGES += ruby ruby-rubygems ruby-minitest ruby-nio4r gcc
 TEST_TARGETS += test-ruby
 
 RUBY         ?= ruby
@@ -19,7 +19,7 @@ RUBY_STAGE   := $(BUILD)/stage-ruby
 RUBY_LIB     := $(RUBY_STAGE)/lib/$(LIBNAME)
 RUBY_ENV     := SWIFTPOLL_LIBRARY=$(RUBY_LIB)
 # the files whose behaviour depends on the backend: run over each one
-RUBY_BACKEND_TESTS := test_poll.rb test_errors.rb test_lifetime.rb test_threads_signals.rb test_nio.rb \
+RUBY_BACKEND_TESTS := test_poll.rb test_errors.rb test_lifetime.rb test_threads_signals.rb test_nio.rb test_misuse.rb \
 	test_nio_compat.rb
 RUBY_BENCH_ARGS ?=
 
