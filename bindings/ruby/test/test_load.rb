@@ -42,15 +42,27 @@ class TestLoad < Minitest::Test
     assert_match(/libm.so.6 is not a libswiftpoll/, out)
   end
 
+  def fake_library(dir, abi)
+    src = File.join(dir, "fake#{abi}.c")
+    File.write(src, "unsigned swiftpoll_abi_version(void) { return #{abi}; }\n")
+    lib = File.join(dir, "libfake#{abi}.so")
+    skip "no C compiler" unless system("cc", "-shared", "-fPIC", "-o", lib, src, err: File::NULL)
+    lib
+  end
+
   def test_another_abi_version_is_refused
     Dir.mktmpdir do |dir|
-      src = File.join(dir, "fake.c")
-      File.write(src, "unsigned swiftpoll_abi_version(void) { return 2; }\n")
-      lib = File.join(dir, "libfake.so")
-      skip "no C compiler" unless system("cc", "-shared", "-fPIC", "-o", lib, src, err: File::NULL)
-      out, status = run_ruby(PRINT, env: { "SWIFTPOLL_LIBRARY" => lib })
+      out, status = run_ruby(PRINT, env: { "SWIFTPOLL_LIBRARY" => fake_library(dir, 2) })
       refute status.success?
       assert_match(/has C ABI version 2, this gem needs version 1/, out)
+    end
+  end
+
+  def test_a_library_missing_functions_is_refused
+    Dir.mktmpdir do |dir|
+      out, status = run_ruby(PRINT, env: { "SWIFTPOLL_LIBRARY" => fake_library(dir, 1) })
+      refute status.success?
+      assert_match(/is not a usable libswiftpoll: unknown symbol "swiftpoll_version" \(LoadError\)/, out)
     end
   end
 end

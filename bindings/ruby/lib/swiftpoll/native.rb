@@ -118,33 +118,37 @@ module SwiftPoll
 
     setup!
 
-    ABI = fn("swiftpoll_abi_version", [], U32)
-    VERSION_FN = fn("swiftpoll_version", [], V)
-    STRERROR = fn("swiftpoll_strerror", [I], V)
-    POLL_NEW = fn("swiftpoll_poll_new", [V], I)
-    POLL_NEW_BACKEND = optional_fn("swiftpoll_poll_new_backend", [V, I], I)
-    POLL_BACKEND = optional_fn("swiftpoll_poll_backend", [V], I)
-    BACKEND_NAME = optional_fn("swiftpoll_backend_name", [I], V)
-    POLL_FREE = fn("swiftpoll_poll_free", [V], VOID)
-    POLL_FD = fn("swiftpoll_poll_fd", [V], I)
-    POLL_REGISTRY = fn("swiftpoll_poll_registry", [V], V)
-    # with the GVL held: for a timeout of 0 only (it cannot block)
-    WAIT_ARGS = fn("swiftpoll_poll_wait_args", [V], I)
-    WAIT_ARGS_ADDR = handle["swiftpoll_poll_wait_args"]
-    # Fiddle's own GVL-free call (no unblocking function): the :sliced mode
-    WAIT_ARGS_NOGVL = fn("swiftpoll_poll_wait_args", [V], I, need_gvl: false)
-    # rb_thread_call_without_gvl(func, data1, ubf, data2), called with the GVL
-    NOGVL = nogvl_addr && Fiddle::Function.new(nogvl_addr, [V, V, Fiddle::TYPE_INTPTR_T, V], V,
-                                               need_gvl: true, name: "rb_thread_call_without_gvl")
-    RUBY_UBF_IO = -1
-    REGISTER = fn("swiftpoll_registry_register", [V, I, U64, U32], I)
-    REREGISTER = fn("swiftpoll_registry_reregister", [V, I, U64, U32], I)
-    DEREGISTER = fn("swiftpoll_registry_deregister", [V, I], I)
-    TRY_CLONE = fn("swiftpoll_registry_try_clone", [V, V], I)
-    REGISTRY_FREE = fn("swiftpoll_registry_free", [V], VOID)
-    WAKER_NEW = fn("swiftpoll_waker_new", [V, U64, V], I)
-    WAKER_WAKE = fn("swiftpoll_waker_wake", [V], I)
-    WAKER_FREE = fn("swiftpoll_waker_free", [V], VOID)
+    begin
+      ABI = fn("swiftpoll_abi_version", [], U32)
+      VERSION_FN = fn("swiftpoll_version", [], V)
+      STRERROR = fn("swiftpoll_strerror", [I], V)
+      POLL_NEW = fn("swiftpoll_poll_new", [V], I)
+      POLL_NEW_BACKEND = optional_fn("swiftpoll_poll_new_backend", [V, I], I)
+      POLL_BACKEND = optional_fn("swiftpoll_poll_backend", [V], I)
+      BACKEND_NAME = optional_fn("swiftpoll_backend_name", [I], V)
+      POLL_FREE = fn("swiftpoll_poll_free", [V], VOID)
+      POLL_FD = fn("swiftpoll_poll_fd", [V], I)
+      POLL_REGISTRY = fn("swiftpoll_poll_registry", [V], V)
+      # with the GVL held: for a timeout of 0 only (it cannot block)
+      WAIT_ARGS = fn("swiftpoll_poll_wait_args", [V], I)
+      WAIT_ARGS_ADDR = handle["swiftpoll_poll_wait_args"]
+      # Fiddle's own GVL-free call (no unblocking function): the :sliced mode
+      WAIT_ARGS_NOGVL = fn("swiftpoll_poll_wait_args", [V], I, need_gvl: false)
+      # rb_thread_call_without_gvl(func, data1, ubf, data2), called with the GVL
+      NOGVL = nogvl_addr && Fiddle::Function.new(nogvl_addr, [V, V, Fiddle::TYPE_INTPTR_T, V], V,
+                                                 need_gvl: true, name: "rb_thread_call_without_gvl")
+      RUBY_UBF_IO = -1
+      REGISTER = fn("swiftpoll_registry_register", [V, I, U64, U32], I)
+      REREGISTER = fn("swiftpoll_registry_reregister", [V, I, U64, U32], I)
+      DEREGISTER = fn("swiftpoll_registry_deregister", [V, I], I)
+      TRY_CLONE = fn("swiftpoll_registry_try_clone", [V, V], I)
+      REGISTRY_FREE = fn("swiftpoll_registry_free", [V], VOID)
+      WAKER_NEW = fn("swiftpoll_waker_new", [V, U64, V], I)
+      WAKER_WAKE = fn("swiftpoll_waker_wake", [V], I)
+      WAKER_FREE = fn("swiftpoll_waker_free", [V], VOID)
+    rescue Fiddle::DLError => e # a symbol of ABI 1 is missing
+      raise LoadError, "swiftpoll: #{path} is not a usable libswiftpoll: #{e.message}"
+    end
 
     # The most a :sliced wait blocks in one call, so that Ruby gets to run trap
     # handlers and Thread#raise in between (there is no unblocking function).
