@@ -20,7 +20,9 @@ module NIO
   # Marks this NIO as swiftpoll's (the guard above).
   SWIFTPOLL = true
   ENGINE = "swiftpoll"
-  VERSION = SwiftPoll::VERSION
+  # the nio4r release whose selector API and behaviour this mirrors (code
+  # that checks NIO::VERSION sees a nio4r); swiftpoll's own is SwiftPoll::VERSION
+  VERSION = "2.5.8"
 
   def self.engine = ENGINE
 
@@ -36,9 +38,9 @@ module NIO
                       rw: SwiftPoll::Interest::READABLE_BIT | SwiftPoll::Interest::WRITABLE_BIT | LEVEL }.freeze
     # readiness from the event flags: as libev reports it, an error or a
     # hang-up counts as both readable and writable
-    E = SwiftPoll::Event
-    READ_FLAGS = E::READABLE | E::ERROR | E::READ_CLOSED | E::WRITE_CLOSED
-    WRITE_FLAGS = E::WRITABLE | E::ERROR | E::WRITE_CLOSED
+    READ_FLAGS = SwiftPoll::Event::READABLE | SwiftPoll::Event::ERROR | SwiftPoll::Event::READ_CLOSED |
+                 SwiftPoll::Event::WRITE_CLOSED
+    WRITE_FLAGS = SwiftPoll::Event::WRITABLE | SwiftPoll::Event::ERROR | SwiftPoll::Event::WRITE_CLOSED
     # READY[monitor.mask | (flags & 63)]: the readiness symbol (or nil) of an
     # event with these flags for a monitor with these interests (mask: 64 for
     # :r, 128 for :w, 192 for :rw)
@@ -52,6 +54,8 @@ module NIO
     WAIT_ARGS = SwiftPoll::Native::WAIT_ARGS
     EINTR_RC = -SwiftPoll::Native::EINTR
     EVENTS_CAPACITY = 1024
+    private_constant :WAKER_TOKEN, :LEVEL, :INTEREST_BITS, :READ_FLAGS, :WRITE_FLAGS, :READY, :TOKENS,
+                     :FLAGS, :WAIT_ARGS, :EINTR_RC, :EVENTS_CAPACITY
 
     # The backends of this library here, e.g. [:epoll, :poll].
     def self.backends = SwiftPoll.backends
