@@ -57,6 +57,40 @@ class TestMisuse < Minitest::Test
     [r, w].each { |io| io&.close }
   end
 
+  def test_threads_racing_to_wait_on_one_poll
+    poll = SwiftPoll::Poll.new
+    r, w = IO.pipe
+    w.write("x")
+    poll.registry.register(r, 7, %i[readable level])
+    stop = monotonic + 0.3
+    results = Array.new(3) do
+      Thread.new do
+        events = SwiftPoll::Events.new(4) # each thread its own buffer
+        seen = Hash.new(0)
+        while monotonic < stop
+          begin
+            n = poll.poll(events, [0, 0.001, nil].sample)
+            events.each { |e| seen[e.token] += 1 }
+            seen[:n] += n
+          rescue Errno::EBUSY
+            seen[:busy] += 1
+          end
+        end
+        seen
+      end
+    end.map { |t| bounded { t.value } }
+    # a thread preempted inside its wait (holding the poll's one-waiter lock)
+    # makes the others' waits Errno::EBUSY meanwhile: the library's rule
+    results.each do |seen|
+      assert_empty seen.keys - %i[n busy] - [7], "only the registered token, in each thread's own buffer"
+      assert_equal seen[:n], seen[7]
+    end
+    assert_operator results.sum { |seen| seen[7] }, :>, 0
+  ensure
+    poll&.close
+    [r, w].each { |io| io&.close }
+  end
+
   def test_gc_stress_over_create_use_close_cycles
     code = <<~RUBY
       require "swiftpoll"

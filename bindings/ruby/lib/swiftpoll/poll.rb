@@ -129,7 +129,7 @@ module SwiftPoll
       @holder = [@ptr]
       ObjectSpace.define_finalizer(self, Poll.finalizer(@holder))
       @closed = false
-      @waiting = false
+      @wait_lock = Thread::Mutex.new
       @wake_pipe = nil
       @registry = Registry.__send__(:borrowed, self, Native::POLL_REGISTRY.call(@ptr))
       # the wait arguments (swiftpoll_wait_args), bound to one Events at a time
@@ -197,7 +197,7 @@ module SwiftPoll
       return nil if @closed
 
       @closed = true
-      if @waiting
+      if @wait_lock.locked? # another thread is in #wait_ns (close cannot be called from it)
         interrupt_waiter
       else
         destroy
@@ -225,32 +225,43 @@ module SwiftPoll
     # GVL held, whether something is ready already: one Fiddle call when it
     # is, and the GVL-free wait only when there is nothing yet.
     # tried: the caller has just made the timeout-0 wait itself (NIO::Selector).
+    #
+    # One waiter at a time, checked with a Mutex#try_lock (atomic; a check of
+    # an instance variable would leave a window for a thread switch between
+    # the check and the wait, and another thread's #bind would then point
+    # this wait at its own Events).  The lock also tells #close whether a
+    # wait is in progress.
     def wait_ns(events, ns, tried = false) # :nodoc:
       raise IOError, "closed poll" if @closed
-      raise Native.error(-Native::EBUSY, "swiftpoll_poll_wait", "another thread is waiting on this poll") if @waiting
 
-      bind(events) unless events.equal?(@bound)
-      rc = tried ? 0 : Native::WAIT_ARGS.call(@args0) # timeout 0: cannot block
-      if rc > 0 || ns == 0
-        rc = 0 if rc == EINTR_RC
-      else
-        raise Native.error(rc, "swiftpoll_poll_wait") if rc < 0 && rc != EINTR_RC
+      lock = @wait_lock
+      unless lock.try_lock
+        raise Native.error(-Native::EBUSY, "swiftpoll_poll_wait", "another thread is waiting on this poll")
+      end
 
-        @waiting = true
-        begin
-          if ns.negative? && Native.ubf
+      begin
+        raise IOError, "closed poll" if @closed
+
+        bind(events) unless events.equal?(@bound)
+        rc = tried ? 0 : Native::WAIT_ARGS.call(@args0) # timeout 0: cannot block
+        if rc > 0 || ns == 0
+          rc = 0 if rc == EINTR_RC
+        else
+          raise Native.error(rc, "swiftpoll_poll_wait") if rc < 0 && rc != EINTR_RC
+
+          if ns < 0 && Native.ubf
             rc = Native::NOGVL.call(WAIT_ADDR, @args_block, -1, 0) & LOW32 # RUBY_UBF_IO
             rc -= 0x1_0000_0000 if rc >= 0x8000_0000
             rc = blocking_wait(ns) if rc == EINTR_RC && !@closed
           else
             rc = blocking_wait(ns)
           end
-        ensure
-          @waiting = false
-          destroy if @closed
         end
-        raise IOError, "poll closed in another thread" if @closed
+      ensure
+        lock.unlock
+        destroy if @closed # closed by another thread during the wait
       end
+      raise IOError, "poll closed in another thread" if @closed
       raise Native.error(rc, "swiftpoll_poll_wait") if rc < 0
 
       rc
