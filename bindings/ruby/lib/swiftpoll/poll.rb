@@ -197,7 +197,7 @@ module SwiftPoll
       return nil if @closed
 
       @closed = true
-      if @wait_lock.locked? # another thread is in #wait_ns (close cannot be called from it)
+      if @wait_lock.locked? # a thread is in #wait_ns (another one, or a trap handler run inside it)
         interrupt_waiter
       else
         destroy
