@@ -8,7 +8,6 @@
 require "fileutils"
 require "optparse"
 require "tmpdir"
-require "rubygems/package"
 
 here = __dir__
 root = File.expand_path("../..", here)
@@ -30,10 +29,12 @@ Dir.mktmpdir("swiftpoll-gem") do |tmp|
   FileUtils.cp(opts[:lib], File.join(src, "lib", "swiftpoll", "libswiftpoll.so"))
   FileUtils.chmod(0o755, File.join(src, "lib", "swiftpoll", "libswiftpoll.so"))
   FileUtils.cp(opts[:license], File.join(src, "LICENSE")) if File.file?(opts[:license])
-  spec = Dir.chdir(src) { Gem::Specification.load("swiftpoll.gemspec") }
-  file = Dir.chdir(src) { Gem::Package.build(spec) }
+  spec = Gem::Specification.load(File.join(src, "swiftpoll.gemspec"))
+  log = IO.popen(["gem", "build", "swiftpoll.gemspec"], chdir: src, err: %i[child out], &:read)
+  abort "build_gem.rb: gem build failed:\n#{log}" unless $?.success?
+  file = spec.file_name
   FileUtils.mkdir_p(opts[:out])
-  dest = File.join(File.expand_path(opts[:out]), File.basename(file))
+  dest = File.join(File.expand_path(opts[:out]), file)
   FileUtils.mv(File.join(src, file), dest)
   puts dest
 end
