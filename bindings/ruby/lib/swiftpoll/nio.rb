@@ -51,11 +51,12 @@ module NIO
     # unpack formats: the token of each of n events, skipping flags and raw
     TOKENS = Array.new(65) { |n| ("Qx8" * n).freeze }.freeze
     FLAGS = "L"
+    TOKEN = "Q"
     WAIT_ARGS = SwiftPoll::Native::WAIT_ARGS
     EINTR_RC = -SwiftPoll::Native::EINTR
     EVENTS_CAPACITY = 1024
     private_constant :WAKER_TOKEN, :LEVEL, :INTEREST_BITS, :READ_FLAGS, :WRITE_FLAGS, :READY, :TOKENS,
-                     :FLAGS, :WAIT_ARGS, :EINTR_RC, :EVENTS_CAPACITY
+                     :FLAGS, :TOKEN, :WAIT_ARGS, :EINTR_RC, :EVENTS_CAPACITY
 
     # The backends of this library here, e.g. [:epoll, :poll].
     def self.backends = SwiftPoll.backends
@@ -154,6 +155,18 @@ module NIO
         # the tokens only (fds); the flags are read for :rw monitors alone: for
         # :r (or :w) every event means :r (or :w), as libev reports it
         evbuf = @evbuf
+        if n == 1 # the common case of a busy loop: no Array, no loop
+          if (monitor = @by_fd[evbuf[0, 8].unpack1(TOKEN)]) &&
+             (sym = monitor.fixed || READY[192 | (evbuf[8, 4].unpack1(FLAGS) & 63)])
+            monitor.readiness = sym
+            return [monitor] unless block_given?
+
+            yield monitor
+            return 1
+          end
+          return @wakeup_fired ? (block_given? ? 0 : []) : nil
+        end
+
         tokens = evbuf[0, n << 4].unpack(n <= 64 ? TOKENS[n] : "Qx8" * n)
         by_fd = @by_fd
         skipped = 0
