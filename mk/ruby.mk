@@ -42,7 +42,7 @@ examples-ruby: ruby-stage
 
 bench-ruby: ruby-stage
 	$(RUBY_ENV) $(RUBY) -I$(RUBY_DIR)/lib $(CURDIR)/bench/ruby/run.rb \
-		--out $(CURDIR)/docs/BENCHMARKS-ruby.md --command "make bench-ruby" $(RUBY_BENCH_ARGS)
+		--rounds 7 --out $(CURDIR)/docs/BENCHMARKS-ruby.md --command "make bench-ruby" $(RUBY_BENCH_ARGS)
 
 ruby-gem: lib
 	$(RUBY) $(RUBY_DIR)/build_gem.rb --lib $(LIBDIR_B)/$(REALNAME) --out $(BUILD)/ruby-gems

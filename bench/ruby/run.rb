@@ -32,7 +32,7 @@ IMPLS = {
 
 # workload, unit, count at full scale, implementations, targets (impl => text)
 WORKLOADS = [
-  ["ring", "hops/s", 40_000, %w[nio4r nio-ours poll io-select],
+  ["ring", "hops/s", 60_000, %w[nio4r nio-ours poll io-select],
    { "nio-ours" => ">= 0.8x nio4r" }],
   ["burst", "events/s", 400, %w[nio4r nio-ours poll io-select],
    { "nio-ours" => ">= 1.0x nio4r" }],
@@ -114,6 +114,22 @@ end
 table = +"| workload | implementation | median rate | spread | vs nio4r | vs IO.select | target |\n"
 table << "|---|---|---:|---:|---:|---:|---|\n"
 rows.each { |r| table << "| #{r.join(' | ')} |\n" }
+# the target rows round by round (the same round of both sides): how the
+# ratio scatters on this machine
+per_round = +""
+WORKLOADS.each do |name, _unit, _count, _impls, targets|
+  targets.each do |impl, target|
+    other = target.include?("IO.select") ? "io-select" : "nio4r"
+    ours = rates[[name, impl]]
+    base = rates[[name, other]]
+    next if ours.empty? || base.empty?
+
+    ratios = ours.zip(base).map { |a, b| format("%.2f", a / b) }
+    per_round << "- #{name}, #{IMPLS[impl][:label]} / #{IMPLS[other][:label]}, round by round: " \
+                 "#{ratios.join(', ')}\n"
+  end
+end
+table << "\n" << per_round unless per_round.empty?
 cost_table = +"| call | ns |\n|---|---:|\n"
 costs.each { |name, ns| cost_table << "| #{name} | #{ns} |\n" }
 
