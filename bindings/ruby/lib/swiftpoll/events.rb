@@ -52,6 +52,8 @@ module SwiftPoll
 
     MAX_CAPACITY = (2**31 - 1) / 12
     LOW32 = 0xffff_ffff
+    WORDS = "Q*"
+    EMPTY = [].freeze
 
     attr_reader :capacity
 
@@ -102,7 +104,7 @@ module SwiftPoll
     def each_pair
       return to_enum(:each_pair) { @n } unless block_given?
 
-      ints = decoded
+      ints = (@ints ||= @n == 0 ? EMPTY : @buf[0, @n << 4].unpack(WORDS))
       i = 0
       m = ints.size
       while i < m
@@ -136,7 +138,7 @@ module SwiftPoll
     # flags at offset 8, raw at 12 read as one 64-bit word): one copy of the C
     # array into a String and one unpack, nothing per event.
     def decoded # :nodoc:
-      @ints ||= @n.zero? ? [] : @buf[0, @n * Native::EVENT_SIZE].unpack("Q*")
+      @ints ||= @n == 0 ? EMPTY : @buf[0, @n << 4].unpack(WORDS)
     end
   end
 end
