@@ -403,6 +403,9 @@ final class PollTable: @unchecked Sendable {
         } else {
             guard let wait = sp_realloc(s.pointee.waitFDs, n * MemoryLayout<pollfd>.stride) else { throw .noMemory }
             s.pointee.waitFDs = wait.bindMemory(to: pollfd.self, capacity: n)
+            // One made during an earlier wait is smaller than this: never swap it in.
+            sp_free(s.pointee.nextWaitFDs)
+            s.pointee.nextWaitFDs = nil
         }
         s.pointee.capacity = n
     }

@@ -61,6 +61,38 @@ struct BackendTests {
         #expect(wait.events().map(\.token) == [Token(2)])
     }
 
+    @Test("poll(2): the table grows during a wait that a wake ends, then again between waits (the waiter's copy keeps up)")
+    func growthDuringAndBetweenWaits() throws {
+        // A growth during a wait leaves a bigger copy for the waiter to swap in; a wake
+        // can end that wait before it does, and a growth between waits must then not
+        // leave the smaller one pending (ASan saw the overflow in the stress test).
+        // Timing decides which path a round takes: many rounds, ASan as the referee.
+        for _ in 0..<30 {
+            let poll = try Poll(backend: .poll)
+            let waker = try Waker(registry: poll.registry, token: Token(999))
+            var fds: [Int32] = []
+            defer { fds.forEach(closeFD) }
+            let wait = try BlockedWait(poll)
+            #expect(wait.isBlocked)
+            for i in 0..<20 {
+                let fd = try makeEventFD()
+                fds.append(fd)
+                try poll.registry.register(fd, token: Token(UInt64(i)), interest: .readable)
+                if i == 6 { try waker.wake() }  // right after the first growth
+            }
+            try waker.wake()
+            #expect(wait.events().map(\.token).contains(Token(999)))
+            for i in 20..<80 {  // grows it again with no wait running
+                let fd = try makeEventFD(initial: 1)
+                fds.append(fd)
+                try poll.registry.register(fd, token: Token(UInt64(i)), interest: .readable)
+            }
+            var seen = Set<UInt64>()
+            for _ in 0..<4 { seen.formUnion(try waitEvents(poll, capacity: 128, timeout: .seconds(5)).map(\.token.rawValue)) }
+            #expect(seen.isSuperset(of: Set(20..<80)))
+        }
+    }
+
     @Test("poll(2), mio#1874: a pending user wake survives registrations from other threads")
     func wakeSurvivesRegistrations() throws {
         let poll = try Poll(backend: .poll)
