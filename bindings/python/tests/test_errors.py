@@ -135,9 +135,11 @@ def test_out_of_fds_is_emfile():
                 with pytest.raises(OSError) as e:
                     Waker(p.registry, 1)
                 assert e.value.errno == errno.EMFILE
-            else:  # poll(2): clones and the waker share the poll's table, no new fd
+            else:  # poll(2): a clone shares the poll's table (no new fd); the waker has an eventfd
                 p.registry.try_clone().close()
-                Waker(p.registry, 1).close()
+                with pytest.raises(OSError) as e:
+                    Waker(p.registry, 1)
+                assert e.value.errno == errno.EMFILE
         finally:
             for fd in filler:
                 os.close(fd)
