@@ -301,6 +301,13 @@ public final class KqueueTable: @unchecked Sendable {
     /// (for merging): preallocated, so that a wait allocates nothing.
     @usableFromInline let kevents: UnsafeMutablePointer<KEvent>
     @usableFromInline let idents: UnsafeMutablePointer<UInt>
+    /// The waker's token: every NOTE_TRIGGER carries it, as a trigger replaces udata
+    /// (macOS, libkqueue#7).
+    @usableFromInline let wakerToken = Atomic<UInt64>(0)
+    /// The kqueue's file identity (device, inode), to refuse it, and its duplicates,
+    /// as epoll refuses itself; (0, 0) when unknown.
+    @usableFromInline let kqDevice: UInt64
+    @usableFromInline let kqInode: UInt64
 
     /// Kevents asked for per wait at most (events beyond wait for the next wait).
     @usableFromInline static let waitBatch = 256
@@ -311,6 +318,12 @@ public final class KqueueTable: @unchecked Sendable {
         state: UnsafeMutablePointer<KqueueState>, mutex: UnsafeMutableRawPointer,
         kevents: UnsafeMutablePointer<KEvent>, idents: UnsafeMutablePointer<UInt>
     ) {
+        var kind: Int32 = 0
+        var device: UInt64 = 0
+        var inode: UInt64 = 0
+        if sp_fd_identity(kq, &kind, &device, &inode) != 0 { (device, inode) = (0, 0) }
+        kqDevice = device
+        kqInode = inode
         self.kq = kq
         self.ownsDescriptor = ownsDescriptor
         self.call = call
@@ -401,30 +414,25 @@ public final class KqueueTable: @unchecked Sendable {
         KEvent.make(ident: UInt(bitPattern: Int(fd)), filter: filter, flags: flags | KqueueBits.RECEIPT, udata: token)
     }
 
-    /// The changes that make `fd`'s filters `filters` with `mode` (from `oldFilters`,
-    /// `oldMode` as they are in the kqueue): a filter no longer wanted, or whose mode
-    /// changes (EV_CLEAR/EV_DISPATCH are fixed at EV_ADD: a re-add does not change
-    /// them), is deleted; a wanted one is added (EV_ENABLE re-arms a dispatched one).
-    /// READ before WRITE. Returns the number of changes written to `out` (at most 4).
+    /// The changes that take `fd` from filters `oldFilters` to `filters` with `mode`:
+    /// every filter in the kqueue is deleted, then every wanted one added afresh, READ
+    /// before WRITE (at most 4 changes, written to `out`; returns how many). Deletes come
+    /// first: libkqueue shares one epoll registration between an fd's READ and WRITE
+    /// knotes, and a delete after an add re-arms it, repeating an edge already reported. Never a modify of
+    /// a knote in place: EV_CLEAR and EV_DISPATCH are fixed at EV_ADD (FreeBSD ignores
+    /// them on a re-add), and libkqueue refuses a re-add without EV_CLEAR of a socket's
+    /// READ knote and keeps its old udata. A fresh add re-evaluates readiness, so a
+    /// reregister of a ready fd reports it again, as epoll's EPOLL_CTL_MOD does.
     @inlinable
     static func changes(
-        _ fd: Int32, token: UInt64, from oldFilters: UInt8, oldMode: UInt16, to filters: UInt8, mode: UInt16,
+        _ fd: Int32, token: UInt64, from oldFilters: UInt8, to filters: UInt8, mode: UInt16,
         into out: UnsafeMutablePointer<KEvent>
     ) -> Int {
         var n = 0
-        for bit in 1...2 as ClosedRange<UInt8> {
-            let filter = bit == 1 ? KqueueBits.READ : KqueueBits.WRITE
-            let had = oldFilters & bit != 0
-            let wants = filters & bit != 0
-            if had && (!wants || oldMode != mode) {
-                out[n] = change(fd, filter, KqueueBits.DELETE, 0)
-                n += 1
-            }
-            if wants {
-                out[n] = change(fd, filter, KqueueBits.ADD | KqueueBits.ENABLE | mode, token)
-                n += 1
-            }
-        }
+        if oldFilters & 1 != 0 { out[n] = change(fd, KqueueBits.READ, KqueueBits.DELETE, 0); n += 1 }
+        if oldFilters & 2 != 0 { out[n] = change(fd, KqueueBits.WRITE, KqueueBits.DELETE, 0); n += 1 }
+        if filters & 1 != 0 { out[n] = change(fd, KqueueBits.READ, KqueueBits.ADD | mode, token); n += 1 }
+        if filters & 2 != 0 { out[n] = change(fd, KqueueBits.WRITE, KqueueBits.ADD | mode, token); n += 1 }
         return n
     }
 
@@ -440,7 +448,7 @@ public final class KqueueTable: @unchecked Sendable {
         var inode: UInt64 = 0
         _ = try check(sp_fd_identity(fd, &kind, &device, &inode))
         if kind != 0 { throw .operationNotPermitted }
-        if fd == kq { throw .invalidArgument }
+        if fd == kq || (device == kqDevice && inode == kqInode && kqInode != 0) { throw .invalidArgument }
         // No kqueue filter reports priority data on every system.
         if interest.contains(.priority) { throw .notSupported }
         let filters = KqueueBits.filters(for: interest)
@@ -464,8 +472,7 @@ public final class KqueueTable: @unchecked Sendable {
         // fresh EV_ADD with this registration's mode.
         let error: Int32 = withUnsafeTemporaryAllocation(of: KEvent.self, capacity: 4) { list -> Int32 in
             let changes = list.baseAddress!
-            let n = Self.changes(
-                fd, token: token.rawValue, from: oldFilters, oldMode: ~0, to: filters, mode: mode, into: changes)
+            let n = Self.changes(fd, token: token.rawValue, from: oldFilters, to: filters, mode: mode, into: changes)
             var results: (Int32, Int32, Int32, Int32) = (0, 0, 0, 0)
             return withUnsafeMutableBytes(of: &results) { raw -> Int32 in
                 let r = raw.baseAddress!.assumingMemoryBound(to: Int32.self)
@@ -506,7 +513,7 @@ public final class KqueueTable: @unchecked Sendable {
             // Nothing recorded: take the filters out again.
             withUnsafeTemporaryAllocation(of: KEvent.self, capacity: 2) { list in
                 var results: (Int32, Int32) = (0, 0)
-                let n = Self.changes(fd, token: 0, from: filters, oldMode: mode, to: 0, mode: mode, into: list.baseAddress!)
+                let n = Self.changes(fd, token: 0, from: filters, to: 0, mode: 0, into: list.baseAddress!)
                 withUnsafeMutableBytes(of: &results) { raw in
                     _ = apply(list.baseAddress!, count: n, results: raw.baseAddress!.assumingMemoryBound(to: Int32.self))
                 }
@@ -524,16 +531,15 @@ public final class KqueueTable: @unchecked Sendable {
         lock()
         defer { unlock() }
         let s = state
-        guard let i = s.pointee.index.find(fd) else { throw PollTable.notRegistered(fd) }
+        // FDIndex marks empty entries with -1: never look a negative fd up.
+        guard fd >= 0, let i = s.pointee.index.find(fd) else { throw PollTable.notRegistered(fd) }
         let old = s.pointee.slots[i]
         let filters = KqueueBits.filters(for: interest)
         let mode = KqueueBits.mode(for: interest)
-        let oldMode = KqueueBits.mode(for: Interest(rawValue: old.interest))
         var now = old.filters
         let error: Int32 = withUnsafeTemporaryAllocation(of: KEvent.self, capacity: 4) { list -> Int32 in
             let changes = list.baseAddress!
-            let n = Self.changes(
-                fd, token: token.rawValue, from: old.filters, oldMode: oldMode, to: filters, mode: mode, into: changes)
+            let n = Self.changes(fd, token: token.rawValue, from: old.filters, to: filters, mode: mode, into: changes)
             var results: (Int32, Int32, Int32, Int32) = (0, 0, 0, 0)
             return withUnsafeMutableBytes(of: &results) { raw -> Int32 in
                 let r = raw.baseAddress!.assumingMemoryBound(to: Int32.self)
@@ -565,11 +571,12 @@ public final class KqueueTable: @unchecked Sendable {
         lock()
         defer { unlock() }
         let s = state
-        guard let i = s.pointee.index.find(fd) else { throw PollTable.notRegistered(fd) }
+        // FDIndex marks empty entries with -1: never look a negative fd up.
+        guard fd >= 0, let i = s.pointee.index.find(fd) else { throw PollTable.notRegistered(fd) }
         let old = s.pointee.slots[i]
         let error: Int32 = withUnsafeTemporaryAllocation(of: KEvent.self, capacity: 2) { list -> Int32 in
             let changes = list.baseAddress!
-            let n = Self.changes(fd, token: 0, from: old.filters, oldMode: 0, to: 0, mode: 0, into: changes)
+            let n = Self.changes(fd, token: 0, from: old.filters, to: 0, mode: 0, into: changes)
             var results: (Int32, Int32) = (0, 0)
             return withUnsafeMutableBytes(of: &results) { raw -> Int32 in
                 let r = raw.baseAddress!.assumingMemoryBound(to: Int32.self)
@@ -616,7 +623,7 @@ public final class KqueueTable: @unchecked Sendable {
     func slot(_ fd: Int32) -> KqueueSlot? {
         lock()
         defer { unlock() }
-        guard let i = state.pointee.index.find(fd) else { return nil }
+        guard fd >= 0, let i = state.pointee.index.find(fd) else { return nil }
         return state.pointee.slots[i]
     }
 
@@ -687,7 +694,7 @@ public final class KqueueTable: @unchecked Sendable {
                     guard e.flags & KqueueBits.DISPATCH != 0,
                           e.filter == KqueueBits.READ || e.filter == KqueueBits.WRITE else { continue }
                     let fd = Int32(truncatingIfNeeded: Int(bitPattern: e.ident))
-                    guard let i = state.pointee.index.find(fd) else { continue }
+                    guard fd >= 0, let i = state.pointee.index.find(fd) else { continue }
                     let slot = state.pointee.slots[i]
                     let sibling = e.filter == KqueueBits.READ ? KqueueBits.WRITE : KqueueBits.READ
                     let siblingBit: UInt8 = sibling == KqueueBits.READ ? 1 : 2
@@ -716,6 +723,7 @@ public final class KqueueTable: @unchecked Sendable {
     /// EVFILT_USER, edge-triggered (EV_CLEAR: wakes before a wait coalesce into one
     /// event), reported with `token`.
     func installWaker(token: Token) throws(Errno) {
+        wakerToken.store(token.rawValue, ordering: .releasing)
         var change = KEvent.make(
             ident: KqueueBits.wakerIdent, filter: KqueueBits.USER,
             flags: KqueueBits.ADD | KqueueBits.CLEAR | KqueueBits.RECEIPT, udata: token.rawValue)
@@ -732,12 +740,14 @@ public final class KqueueTable: @unchecked Sendable {
         _ = apply(&change, count: 1, results: &result)
     }
 
-    /// One kevent: NOTE_TRIGGER with flags 0 (an EV_ADD without EV_CLEAR here is reported
+    /// One kevent: NOTE_TRIGGER with the token, flags 0 (an EV_ADD without EV_CLEAR here is reported
     /// to make macOS fire the event forever: smol-rs/polling PR #265). No receipt is
     /// asked for, so nothing pending is drained (nevents 0).
     @inlinable
     func wake() throws(Errno) {
-        var change = KEvent.make(ident: KqueueBits.wakerIdent, filter: KqueueBits.USER, flags: 0, fflags: KqueueBits.TRIGGER)
+        var change = KEvent.make(
+            ident: KqueueBits.wakerIdent, filter: KqueueBits.USER, flags: 0, fflags: KqueueBits.TRIGGER,
+            udata: wakerToken.load(ordering: .acquiring))
         _ = try check(call(context, kq, &change, 1, nil, 0, -1, 0))
     }
 }

@@ -59,6 +59,15 @@ static inline int sp_kevent(void *context, int kq, const void *changes, int ncha
     return r;
 }
 
+/* 1 when this kqueue is libkqueue's emulation (Linux), 0 for the kernel's. */
+static inline int sp_kqueue_is_emulated(void) {
+#if defined(LIBKQUEUE)
+    return 1;
+#else
+    return 0;
+#endif
+}
+
 /* sizeof(struct kevent) (32 on macOS and libkqueue, 64 on FreeBSD >= 12). */
 static inline size_t sp_kevent_size(void) { return sizeof(struct kevent); }
 
