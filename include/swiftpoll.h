@@ -60,7 +60,8 @@ extern "C" {
  * Types
  * ------------------------------------------------------------------------ */
 
-/* A poll: one epoll instance and the right to wait on it. */
+/* A poll: one selector (an epoll or kqueue instance, or a poll(2) table) and
+ * the right to wait on it. */
 typedef struct swiftpoll_poll swiftpoll_poll;
 /* A registry: adds, changes and removes registrations of a poll. */
 typedef struct swiftpoll_registry swiftpoll_registry;
@@ -217,18 +218,23 @@ SWIFTPOLL_API swiftpoll_registry *swiftpoll_poll_registry(swiftpoll_poll *poll);
  * timeout_ns < 0 blocks until an event comes; 0 returns at once; > 0 waits
  * at least that long unless events come first: nanosecond precision through
  * epoll_pwait2 where the kernel has it, else milliseconds rounded UP (1 ns
- * waits 1 ms; never rounded down to a busy loop).
+ * waits 1 ms; never rounded down to a busy loop); poll(2) and kqueue wait
+ * with nanosecond timespecs (kqueue: at most 100,000,000 s per wait).
  * Returns the number of events written (0 on timeout), or:
  *   -EINVAL  poll or events is NULL, or capacity is 0
  *   -EINTR   a signal interrupted the wait (never retried inside: retry,
  *            with the remaining time, after handling it)
  *   -EBUSY   another thread is waiting on this poll right now
- * Events left over beyond `capacity` are reported by the next call.  A
- * capacity above INT_MAX/12 is treated as INT_MAX/12.  Allocates nothing.
+ * Events left over beyond `capacity` are reported by the next call (poll(2):
+ * the next call starts after the last fd reported, so none starves).  A
+ * capacity above INT_MAX/12 is treated as INT_MAX/12.  Allocates nothing
+ * (poll(2): after registrations grew the table, the first wait may free the
+ * waiter's old copy of it).
  * Not a pthread cancellation point (the system call is issued directly).
  * Thread-safety: one waiting thread per poll (others get -EBUSY); any thread
  * may use the registry and wakers meanwhile, and a registration made during
- * a wait is seen by that wait. */
+ * a wait is seen by that wait (poll(2): the wait is woken and goes on with
+ * the time that is left). */
 SWIFTPOLL_API int swiftpoll_poll_wait(swiftpoll_poll *poll, swiftpoll_event *events,
                                       size_t capacity, int64_t timeout_ns);
 
@@ -259,10 +265,17 @@ SWIFTPOLL_API int swiftpoll_poll_wait_args(const swiftpoll_wait_args *args);
  *            own epoll fd
  *   -EEXIST  fd is already registered with this poll
  *   -EBADF   fd is not an open file descriptor
- *   -EPERM   epoll cannot watch fd (a regular file or a directory)
- *   -ENOSPC  the user's epoll watch limit is reached
- *   -ELOOP   registering fd would make a loop of epoll instances
- * Allocates nothing.  Thread-safe, also during a wait. */
+ *   -EPERM   fd is a regular file or a directory (epoll cannot watch them;
+ *            the other backends refuse them too, for one behaviour)
+ *   -ENOSPC  the user's epoll watch limit is reached (epoll)
+ *   -ELOOP   registering fd would make a loop of epoll instances (epoll)
+ *   -ENOMEM  the poll(2) or kqueue table could not grow (nothing registered)
+ *   -ENOTSUP SWIFTPOLL_PRIORITY on kqueue, which has no priority filter
+ * Allocates nothing (poll(2) and kqueue: only when their table grows,
+ * doubling).  Thread-safe, also during a wait.
+ * poll(2) watches descriptor NUMBERS: if fd was closed while registered, its
+ * number is reported once as SWIFTPOLL_EVENT_ERROR (POLLNVAL) and disarmed;
+ * registering the number again for a new file replaces that registration. */
 SWIFTPOLL_API int swiftpoll_registry_register(swiftpoll_registry *r, int fd,
                                               swiftpoll_token token,
                                               swiftpoll_interest interest);
@@ -278,13 +291,16 @@ SWIFTPOLL_API int swiftpoll_registry_reregister(swiftpoll_registry *r, int fd,
 
 /* Stops watching fd.  After it returns no later wait reports fd.
  * Returns 0, or -EINVAL (r is NULL), -ENOENT (fd is not registered), -EBADF.
- * Closing an fd also removes it, unless another descriptor (dup) refers to
- * the same open file.  Allocates nothing.  Thread-safe, also during a wait. */
+ * Closing an fd also removes it on epoll and kqueue, unless another
+ * descriptor (dup) refers to the same open file; poll(2) keeps it until it
+ * is deregistered (see swiftpoll_registry_register).  Allocates nothing.
+ * Thread-safe, also during a wait. */
 SWIFTPOLL_API int swiftpoll_registry_deregister(swiftpoll_registry *r, int fd);
 
 /* Makes an independent registry of the same poll (a duplicate of the epoll
- * fd, close-on-exec, numbered 3 or above) and stores it in *out.  It stays
- * usable after the poll is freed (the epoll instance lives until the last
+ * or kqueue fd, close-on-exec, numbered 3 or above; on poll(2) a second
+ * handle on the poll's registration table) and stores it in *out.  It stays
+ * usable after the poll is freed (the selector lives until the last
  * registry is freed).  Free it with swiftpoll_registry_free.
  * Returns 0, or -EINVAL (r or out is NULL), -EMFILE, -ENFILE.
  * *out is written only on success.  Thread-safe. */
@@ -300,7 +316,9 @@ SWIFTPOLL_API void swiftpoll_registry_free(swiftpoll_registry *r);
  * Waker
  * ------------------------------------------------------------------------ */
 
-/* Makes a waker for the poll of r: an eventfd registered with `token`.
+/* Makes a waker for the poll of r: an eventfd registered with `token`
+ * (epoll), an EVFILT_USER event (kqueue), or a flag and the poll's internal
+ * notifier (poll(2), kept apart from the wakes that registrations cause).
  * One live waker per poll (over all its registries): while one lives, a
  * second gives -EEXIST; after swiftpoll_waker_free a new one may be made.
  * The waker stays valid after the poll is freed (its wakes then go nowhere).

@@ -12,19 +12,6 @@ public enum Backend: Int32, Sendable {
     /// kqueue: macOS and the BSDs, where it is the default.
     case kqueue = 3
 
-    /// The backends compiled into this build, best first.
-    public static var compiledIn: [Backend] {
-        var all: [Backend] = []
-        #if os(Linux)
-        all.append(.epoll)
-        #endif
-        #if SWIFTPOLL_KQUEUE
-        all.append(.kqueue)
-        #endif
-        all.append(.poll)
-        return all
-    }
-
     /// Whether this build has the backend's code (it may still be refused by the
     /// system at run time: `Poll(backend:)` then throws `.notSupported`).
     public var isCompiledIn: Bool {

@@ -49,7 +49,7 @@ public struct EpollSelector: SelectorBackend {
     @usableFromInline
     static let maxEvents = Int(Int32.max) / EpollBits.kernelStride
 
-    @inlinable
+    @inlinable @inline(__always)
     public func select(
         into events: UnsafeMutablePointer<Event>, capacity: Int, timeoutNanoseconds: Int64
     ) throws(Errno) -> Int {
@@ -101,7 +101,7 @@ public struct EpollSelector: SelectorBackend {
     ///
     /// The counter is never drained in normal operation: every write re-queues the
     /// edge-triggered eventfd. Only when it would overflow (2^64-2 wakes) is it reset.
-    @inlinable
+    @inlinable @inline(__always)
     public static func wake(_ fd: Int32) throws(Errno) {
         var one: UInt64 = 1
         while true {

@@ -63,7 +63,7 @@ public final class Poll: Sendable {
     /// The allocation-free core of `poll`: writes up to `capacity` events to `buffer`
     /// and returns how many. `timeoutNanoseconds < 0` waits forever, `0` never blocks.
     /// - Throws: `.invalidArgument` if `capacity < 1`, and as `poll(_:timeout:)`.
-    @inlinable
+    @inlinable @inline(__always)
     public func wait(
         into buffer: UnsafeMutablePointer<Event>, capacity: Int, timeoutNanoseconds: Int64
     ) throws(Errno) -> Int {

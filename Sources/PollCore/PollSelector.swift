@@ -16,75 +16,96 @@ import Synchronization
 ///   so that draining the notifier never swallows one (mio#1874).
 /// - Nothing is removed behind the caller's back on POLLHUP/POLLERR (mio PR #2012).
 public struct PollSelector: SelectorBackend {
-    @usableFromInline
-    let table: PollTable
+    /// Each handle (poll, clone, waker) holds one reference, taken in `make`/`duplicate`/
+    /// `makeWaker` and given back in `close`/`releaseWaker`: the calls in between borrow
+    /// it without retain/release (the enum payload would otherwise be copied, and
+    /// retained, on every wait).
+    let table: Unmanaged<PollTable>
 
-    @usableFromInline
-    init(table: PollTable) { self.table = table }
+    init(table: Unmanaged<PollTable>) { self.table = table }
 
     public static func make() throws(Errno) -> PollSelector {
-        PollSelector(table: try PollTable.make())
+        PollSelector(table: Unmanaged.passRetained(try PollTable.make()))
     }
 
     /// Clones share the table: there is no descriptor to duplicate.
-    public func duplicate() throws(Errno) -> PollSelector { PollSelector(table: table) }
+    public func duplicate() throws(Errno) -> PollSelector { PollSelector(table: table.retain()) }
 
     /// The table goes when its last poll, clone or waker does.
-    public func close() {}
+    public func close() { table.release() }
 
     public var fileDescriptor: Int32 { -1 }
 
-    @inlinable
+    /// `body` on the borrowed table (`_withUnsafeGuaranteedRef` has no typed throws).
+    @inline(__always)
+    func withTable<R>(_ body: (PollTable) throws(Errno) -> R) throws(Errno) -> R {
+        var failure: Errno? = nil
+        let result: R? = table._withUnsafeGuaranteedRef { (t) -> R? in
+            do throws(Errno) {
+                return try body(t)
+            } catch {
+                failure = error
+                return nil
+            }
+        }
+        if let failure { throw failure }
+        return result!
+    }
+
     public func register(_ fd: Int32, token: Token, interest: Interest) throws(Errno) {
-        try table.register(fd, token: token, interest: interest)
+        try withTable { (t) throws(Errno) in try t.register(fd, token: token, interest: interest) }
     }
 
-    @inlinable
     public func reregister(_ fd: Int32, token: Token, interest: Interest) throws(Errno) {
-        try table.reregister(fd, token: token, interest: interest)
+        try withTable { (t) throws(Errno) in try t.reregister(fd, token: token, interest: interest) }
     }
 
-    @inlinable
     public func deregister(_ fd: Int32) throws(Errno) {
-        try table.deregister(fd)
+        try withTable { (t) throws(Errno) in try t.deregister(fd) }
     }
 
-    @inlinable
     public func select(
         into events: UnsafeMutablePointer<Event>, capacity: Int, timeoutNanoseconds: Int64
     ) throws(Errno) -> Int {
-        try table.select(into: events, capacity: capacity, timeoutNanoseconds: timeoutNanoseconds)
+        try withTable { (t) throws(Errno) in
+            try t.select(into: events, capacity: capacity, timeoutNanoseconds: timeoutNanoseconds)
+        }
     }
 
     // MARK: waker
 
-    public typealias WakerState = PollTable
-
-    public func makeWaker(token: Token) throws(Errno) -> PollTable {
-        table.installWaker(token: token)
-        return table
+    /// The table whose flag and notifier the waker uses (one reference held).
+    public struct WakerState: @unchecked Sendable {
+        let table: Unmanaged<PollTable>
     }
 
-    @inlinable
-    public static func wake(_ table: PollTable) throws(Errno) { try table.wake() }
+    public func makeWaker(token: Token) throws(Errno) -> WakerState {
+        table._withUnsafeGuaranteedRef { $0.installWaker(token: token) }
+        return WakerState(table: table.retain())
+    }
 
-    public static func releaseWaker(_ table: PollTable) { table.removeWaker() }
+    public static func wake(_ waker: WakerState) throws(Errno) {
+        waker.table._withUnsafeGuaranteedRef { $0.wake() }
+    }
+
+    public static func releaseWaker(_ waker: WakerState) {
+        waker.table._withUnsafeGuaranteedRef { $0.removeWaker() }
+        waker.table.release()
+    }
 }
 
 /// The poll(2) bits (numerically the epoll ones on Linux), and the translation to
 /// swiftpoll's flags: mio's poll(2) formulas, plus POLLNVAL as an error.
-@usableFromInline
 enum PollBits {
-    @usableFromInline static let IN = UInt32(POLLIN)
-    @usableFromInline static let PRI = UInt32(POLLPRI)
-    @usableFromInline static let OUT = UInt32(POLLOUT)
-    @usableFromInline static let ERR = UInt32(POLLERR)
-    @usableFromInline static let HUP = UInt32(POLLHUP)
-    @usableFromInline static let NVAL = UInt32(POLLNVAL)
-    @usableFromInline static let RDHUP = UInt32(SP_POLLRDHUP)
+    static let IN = UInt32(POLLIN)
+    static let PRI = UInt32(POLLPRI)
+    static let OUT = UInt32(POLLOUT)
+    static let ERR = UInt32(POLLERR)
+    static let HUP = UInt32(POLLHUP)
+    static let NVAL = UInt32(POLLNVAL)
+    static let RDHUP = UInt32(SP_POLLRDHUP)
 
     /// READABLE asks for POLLRDHUP too (where it exists), so a peer's shutdown is seen.
-    @inlinable
     static func events(for interest: Interest) -> Int16 {
         var mask: UInt32 = 0
         if interest.contains(.readable) { mask |= IN | RDHUP }
@@ -96,7 +117,6 @@ enum PollBits {
     /// readable = IN|PRI; writable = OUT; error = ERR|NVAL;
     /// read_closed = HUP|RDHUP; write_closed = HUP | (OUT & ERR) | (r == ERR);
     /// priority = PRI.
-    @inlinable
     static func flags(_ r: UInt32) -> UInt32 {
         var f: UInt32 = 0
         if r & (IN | PRI) != 0 { f |= Event.Flags.readable.rawValue }
@@ -112,66 +132,66 @@ enum PollBits {
 }
 
 /// What the table knows of one registration (slot i of `fds` is the pollfd).
-@usableFromInline
 struct PollSlot {
-    @usableFromInline var fd: Int32
-    @usableFromInline var interest: UInt32
-    @usableFromInline var token: UInt64
+    var fd: Int32
+    var interest: UInt32
+    var token: UInt64
     /// The file's identity at registration, to tell a descriptor number that was closed
     /// and reused (which epoll forgets by itself) from a second registration.
-    @usableFromInline var device: UInt64
-    @usableFromInline var inode: UInt64
+    var device: UInt64
+    var inode: UInt64
+    /// poll(2) said POLLNVAL: the descriptor was closed while registered.
+    var closed: Bool
 
-    @inlinable
     init(fd: Int32, interest: UInt32, token: UInt64, device: UInt64, inode: UInt64) {
         self.fd = fd
         self.interest = interest
         self.token = token
         self.device = device
         self.inode = inode
+        self.closed = false
     }
 }
 
 /// The mutable state of a `PollTable`, in memory of its own (so that the hot paths pay
 /// no exclusivity checks), touched only with the table's mutex held.
-@usableFromInline
 struct PollState {
     /// pollfd entries; slot 0 is the internal notifier. Read by the registry and the
     /// waiter, never handed to the kernel (the waiter polls `waitFDs`).
-    @usableFromInline var fds: UnsafeMutablePointer<pollfd>
-    @usableFromInline var slots: UnsafeMutablePointer<PollSlot>
+    var fds: UnsafeMutablePointer<pollfd>
+    var slots: UnsafeMutablePointer<PollSlot>
     /// The waiter's copy of `fds`, given to ppoll.
-    @usableFromInline var waitFDs: UnsafeMutablePointer<pollfd>
+    var waitFDs: UnsafeMutablePointer<pollfd>
     /// A larger `waitFDs` made by a registration while the waiter was in ppoll.
-    @usableFromInline var nextWaitFDs: UnsafeMutablePointer<pollfd>?
+    var nextWaitFDs: UnsafeMutablePointer<pollfd>?
     /// Entries in use, the notifier's included.
-    @usableFromInline var count: Int
-    @usableFromInline var capacity: Int
-    @usableFromInline var index: FDIndex
+    var count: Int
+    var capacity: Int
+    var index: FDIndex
     /// Incremented by every change of `fds`; a wait whose ppoll saw an older generation
     /// drops its results (slots may have moved) and polls again.
-    @usableFromInline var generation: UInt64
-    @usableFromInline var copiedGeneration: UInt64
+    var generation: UInt64
+    var copiedGeneration: UInt64
     /// The waiter is in ppoll (or about to be) on `waitFDs`.
-    @usableFromInline var polling: Bool
+    var polling: Bool
     /// The notifier was written since the waiter last drained it.
-    @usableFromInline var notified: Bool
+    var notified: Bool
     /// Where the next scan of results starts, so that no fd starves when more are ready
     /// than fit.
-    @usableFromInline var cursor: Int
-    @usableFromInline var hasWaker: Bool
-    @usableFromInline var wakerToken: UInt64
+    var cursor: Int
+    var hasWaker: Bool
+    var wakerToken: UInt64
 }
 
 /// The registration table of the poll(2) backend, shared by a poll, its clones and its
 /// waker.
-public final class PollTable: @unchecked Sendable {
-    @usableFromInline let state: UnsafeMutablePointer<PollState>
-    @usableFromInline let mutex: UnsafeMutableRawPointer
+final class PollTable: @unchecked Sendable {
+    let state: UnsafeMutablePointer<PollState>
+    let mutex: UnsafeMutableRawPointer
     /// The internal notifier: an eventfd (read and written through the same fd).
-    @usableFromInline let notifier: Int32
+    let notifier: Int32
     /// A user wake is pending (set by `wake`, taken by the waiter).
-    @usableFromInline let userWake = Atomic<Bool>(false)
+    let userWake = Atomic<Bool>(false)
 
     private init(state: UnsafeMutablePointer<PollState>, mutex: UnsafeMutableRawPointer, notifier: Int32) {
         self.state = state
@@ -229,14 +249,11 @@ public final class PollTable: @unchecked Sendable {
         closeIgnoringErrors(notifier)
     }
 
-    @inlinable @inline(__always)
     func lock() { sp_mutex_lock(mutex) }
 
-    @inlinable @inline(__always)
     func unlock() { sp_mutex_unlock(mutex) }
 
     /// After a change of `fds`, with the mutex held: a waiter in ppoll must see it.
-    @inlinable
     func changed() {
         state.pointee.generation &+= 1
         if state.pointee.polling && !state.pointee.notified {
@@ -245,14 +262,12 @@ public final class PollTable: @unchecked Sendable {
         }
     }
 
-    @inlinable @inline(__always)
     func notify() {
         var one: UInt64 = 1
         while sp_write(notifier, &one, 8) == -Int(EINTR) {}
         // EAGAIN: the counter is at its maximum, so the notifier is readable anyway.
     }
 
-    @inlinable
     func drainNotifier() {
         var counter: UInt64 = 0
         while sp_read(notifier, &counter, 8) == -Int(EINTR) {}
@@ -260,7 +275,6 @@ public final class PollTable: @unchecked Sendable {
 
     // MARK: registration
 
-    @inlinable
     func register(_ fd: Int32, token: Token, interest: Interest) throws(Errno) {
         guard interest.isValid else { throw .invalidArgument }
         // As epoll: EBADF for a closed fd, EPERM for a regular file or a directory.
@@ -277,7 +291,9 @@ public final class PollTable: @unchecked Sendable {
         let s = state
         if let i = s.pointee.index.find(fd) {
             let old = s.pointee.slots[i]
-            if old.device == device && old.inode == inode { throw .fileExists }
+            // Files without an inode of their own (eventfd, timerfd: one anonymous inode
+            // for all) look alike: only a POLLNVAL seen tells that one was closed.
+            if !old.closed && old.device == device && old.inode == inode { throw .fileExists }
             // The registered descriptor was closed and its number reused: epoll would
             // have dropped the old registration; so do we.
             s.pointee.slots[i] = slot
@@ -294,7 +310,6 @@ public final class PollTable: @unchecked Sendable {
         changed()
     }
 
-    @inlinable
     func reregister(_ fd: Int32, token: Token, interest: Interest) throws(Errno) {
         guard interest.isValid else { throw .invalidArgument }
         lock()
@@ -308,7 +323,6 @@ public final class PollTable: @unchecked Sendable {
         changed()
     }
 
-    @inlinable
     func deregister(_ fd: Int32) throws(Errno) {
         lock()
         defer { unlock() }
@@ -327,7 +341,6 @@ public final class PollTable: @unchecked Sendable {
 
     /// The error for an fd not in the table, as epoll orders them: EBADF for a
     /// descriptor that is not open (checked only on this error path), else ENOENT.
-    @usableFromInline
     static func notRegistered(_ fd: Int32) -> Errno {
         var kind: Int32 = 0
         var device: UInt64 = 0
@@ -338,7 +351,6 @@ public final class PollTable: @unchecked Sendable {
 
     /// Room for `needed` entries in `fds`, `slots` and the waiter's buffer; with the
     /// mutex held. Allocates only when registrations outgrow the table (doubling).
-    @usableFromInline
     func reserve(_ needed: Int) throws(Errno) {
         let s = state
         let old = s.pointee.capacity
@@ -362,7 +374,6 @@ public final class PollTable: @unchecked Sendable {
 
     // MARK: waiting
 
-    @inlinable
     func select(
         into events: UnsafeMutablePointer<Event>, capacity: Int, timeoutNanoseconds: Int64
     ) throws(Errno) -> Int {
@@ -430,7 +441,6 @@ public final class PollTable: @unchecked Sendable {
 
     /// Turns ready entries into events, at most `capacity`, starting at the cursor;
     /// with the mutex held and the table as ppoll saw it.
-    @inlinable
     func collect(
         _ waitFDs: UnsafeMutablePointer<pollfd>, count: Int, into events: UnsafeMutablePointer<Event>,
         from start: Int, capacity: Int
@@ -452,6 +462,7 @@ public final class PollTable: @unchecked Sendable {
                 produced += 1
                 if slot.interest & Interest.oneshot.rawValue != 0 || revents & PollBits.NVAL != 0 {
                     s.pointee.fds[i].fd = ~slot.fd
+                    s.pointee.slots[i].closed = revents & PollBits.NVAL != 0
                     disarmed = true
                 }
             }
@@ -462,7 +473,6 @@ public final class PollTable: @unchecked Sendable {
         return produced
     }
 
-    @usableFromInline
     static func deadline(after nanoseconds: Int64) -> Int64 {
         let (sum, overflow) = sp_monotonic_ns().addingReportingOverflow(nanoseconds)
         return overflow ? Int64.max : sum
@@ -487,8 +497,7 @@ public final class PollTable: @unchecked Sendable {
 
     /// No lock (async-signal-safe): the flag, then the notifier, unless a wake is
     /// already pending (its writer has written or is about to).
-    @inlinable
-    func wake() throws(Errno) {
+    func wake() {
         if userWake.exchange(true, ordering: .releasing) { return }
         notify()
     }
@@ -496,13 +505,12 @@ public final class PollTable: @unchecked Sendable {
 
 /// fd → slot, open addressing with linear probing in memory of its own (no Hasher: it
 /// would pull a random seed into the Embedded build). Load factor at most 1/2.
-@usableFromInline
 struct FDIndex {
     /// `keys[i]` is an fd or -1 (empty); `values[i]` its slot.
-    @usableFromInline var keys: UnsafeMutablePointer<Int32>
-    @usableFromInline var values: UnsafeMutablePointer<Int32>
-    @usableFromInline var mask: Int
-    @usableFromInline var count: Int
+    var keys: UnsafeMutablePointer<Int32>
+    var values: UnsafeMutablePointer<Int32>
+    var mask: Int
+    var count: Int
 
     static func make(capacity: Int = 16) -> FDIndex? {
         guard let k = sp_realloc(nil, capacity * 4), let v = sp_realloc(nil, capacity * 4) else { return nil }
@@ -516,13 +524,12 @@ struct FDIndex {
         sp_free(values)
     }
 
-    @inlinable @inline(__always)
     func home(_ fd: Int32) -> Int {
         Int(truncatingIfNeeded: (UInt32(bitPattern: fd) &* 0x9E37_79B1) >> 7) & mask
     }
 
-    @inlinable
     func find(_ fd: Int32) -> Int? {
+        if fd < 0 { return nil }
         var i = home(fd)
         while true {
             let k = keys[i]
@@ -532,7 +539,6 @@ struct FDIndex {
         }
     }
 
-    @inlinable
     func update(_ fd: Int32, slot: Int) {
         var i = home(fd)
         while keys[i] != fd { i = (i + 1) & mask }
@@ -540,7 +546,6 @@ struct FDIndex {
     }
 
     /// Adds `fd` (not present); false only if growing failed (nothing changed then).
-    @usableFromInline
     mutating func insert(_ fd: Int32, slot: Int) -> Bool {
         if (count + 1) * 2 > mask + 1 {
             guard let bigger = FDIndex.make(capacity: (mask + 1) * 2) else { return false }
@@ -553,7 +558,6 @@ struct FDIndex {
         return true
     }
 
-    @usableFromInline
     mutating func place(_ fd: Int32, _ slot: Int) {
         var i = home(fd)
         while keys[i] >= 0 { i = (i + 1) & mask }
@@ -564,7 +568,6 @@ struct FDIndex {
 
     /// Removes `fd` (present), shifting later entries of its probe run back so that no
     /// tombstones are needed.
-    @usableFromInline
     mutating func remove(_ fd: Int32) {
         var i = home(fd)
         while keys[i] != fd { i = (i + 1) & mask }

@@ -29,6 +29,17 @@ public final class Waker: Sendable {
         self.shared = shared
     }
 
+    /// The waker's own descriptor where the backend has one (epoll: its eventfd), else
+    /// -1; for tests.
+    package var fd: Int32 {
+        switch state {
+        #if os(Linux)
+        case .epoll(let fd): return fd
+        #endif
+        default: return -1
+        }
+    }
+
     deinit {
         state.release()
         shared.hasWaker.store(false, ordering: .releasing)
@@ -36,7 +47,7 @@ public final class Waker: Sendable {
 
     /// Wakes the poll. Never blocks; async-signal-safe (no lock, no allocation: one
     /// `write`, or the backend's single wake call).
-    @inlinable
+    @inlinable @inline(__always)
     public func wake() throws(Errno) {
         try state.wake()
     }

@@ -456,14 +456,26 @@ func blockedSyscall(of tid: Int32) -> Int? {
     return Int(first)
 }
 
-/// x86_64 / aarch64 numbers of epoll_wait, epoll_pwait, epoll_pwait2.
+/// x86_64 / aarch64 numbers of the backends' waits: epoll_wait, epoll_pwait,
+/// epoll_pwait2; poll, ppoll.
 #if arch(x86_64)
-let epollWaitSyscalls: Set<Int> = [232, 281, 441]
+let epollWaitSyscalls: Set<Int> = [232, 281, 441, 7, 271]
 #else
-let epollWaitSyscalls: Set<Int> = [22, 441]
+let epollWaitSyscalls: Set<Int> = [22, 441, 73]
 #endif
 
-/// Waits (at most ~5 s) until thread `tid` sleeps inside an epoll wait. Returns
+// MARK: backends
+
+/// The backend this run of the suite is over: `Poll()`'s choice, so
+/// `SWIFTPOLL_BACKEND=poll swift test` runs every test over poll(2).
+let suiteBackend: Backend = (try? Poll())?.backend ?? .epoll
+
+/// For a test that holds on epoll only; `why` is what the skip message says.
+func epollOnly(_ why: Comment) -> ConditionTrait {
+    .enabled(if: suiteBackend == .epoll, why)
+}
+
+/// Waits (at most ~5 s) until thread `tid` sleeps inside the backend's wait. Returns
 /// whether it did; a test that needs it records an issue otherwise.
 func waitUntilBlockedInEpoll(_ tid: Int32) -> Bool {
     // Without /proc/<pid>/task/<tid>/syscall (a kernel without it), fall back to a pause

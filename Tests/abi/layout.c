@@ -40,6 +40,10 @@ int main(void) {
     MACRO(SWIFTPOLL_EVENT_READ_CLOSED);
     MACRO(SWIFTPOLL_EVENT_WRITE_CLOSED);
     MACRO(SWIFTPOLL_EVENT_PRIORITY);
+    MACRO(SWIFTPOLL_BACKEND_DEFAULT);
+    MACRO(SWIFTPOLL_BACKEND_EPOLL);
+    MACRO(SWIFTPOLL_BACKEND_POLL);
+    MACRO(SWIFTPOLL_BACKEND_KQUEUE);
     /* The running library must agree with the header it was built from. */
     printf("library abi_version %u\n", swiftpoll_abi_version());
     return 0;
