@@ -12,19 +12,18 @@ import Synchronization
 
 #if SWIFTPOLL_KQUEUE
 /// The system's `struct kevent`.
-@usableFromInline typealias KEvent = kevent
+typealias KEvent = kevent
 #else
 /// A `struct kevent` of macOS/libkqueue's shape, for the translation tests of builds
 /// that have no kqueue.
-@usableFromInline
 struct KEvent {
-    @usableFromInline var ident: UInt = 0
-    @usableFromInline var filter: Int16 = 0
-    @usableFromInline var flags: UInt16 = 0
-    @usableFromInline var fflags: UInt32 = 0
-    @usableFromInline var data: Int = 0
-    @usableFromInline var udata: UnsafeMutableRawPointer? = nil
-    @inlinable init() {}
+    var ident: UInt = 0
+    var filter: Int16 = 0
+    var flags: UInt16 = 0
+    var fflags: UInt32 = 0
+    var data: Int = 0
+    var udata: UnsafeMutableRawPointer? = nil
+    init() {}
 }
 #endif
 
@@ -32,14 +31,12 @@ struct KEvent {
 /// seconds (< 0: none, block) and nanoseconds, returning the count or -errno: the one
 /// seam between the backend and the kernel. `context` is the table's (tests use it;
 /// the real call ignores it).
-@usableFromInline
 typealias KeventFunction = @convention(c) (
     UnsafeMutableRawPointer?, Int32, UnsafeRawPointer?, Int32, UnsafeMutableRawPointer?, Int32,
     Int64, Int64
 ) -> Int32
 
 extension KEvent {
-    @inlinable
     static func make(ident: UInt, filter: Int16, flags: UInt16, fflags: UInt32 = 0, udata: UInt64 = 0) -> KEvent {
         var e = KEvent()
         e.ident = ident
@@ -51,74 +48,72 @@ extension KEvent {
     }
 
     /// The token carried in `udata`.
-    @inlinable var token: UInt64 { UInt64(UInt(bitPattern: udata)) }
+    var token: UInt64 { UInt64(UInt(bitPattern: udata)) }
     /// `data` as an errno (receipts).
-    @inlinable var errorCode: Int32 { Int32(truncatingIfNeeded: data) }
+    var errorCode: Int32 { Int32(truncatingIfNeeded: data) }
 }
 
 /// The kqueue constants (the system's with -DSWIFTPOLL_KQUEUE; else FreeBSD's and
 /// libkqueue's values, for the translation tests), swiftpoll's `raw` bits, and the
 /// translations to and from swiftpoll's interest and flags.
-@usableFromInline
 enum KqueueBits {
     #if SWIFTPOLL_KQUEUE
-    @usableFromInline static let READ = Int16(EVFILT_READ)
-    @usableFromInline static let WRITE = Int16(EVFILT_WRITE)
-    @usableFromInline static let USER = Int16(EVFILT_USER)
-    @usableFromInline static let ADD = UInt16(EV_ADD)
-    @usableFromInline static let DELETE = UInt16(EV_DELETE)
-    @usableFromInline static let ENABLE = UInt16(EV_ENABLE)
-    @usableFromInline static let DISABLE = UInt16(EV_DISABLE)
-    @usableFromInline static let CLEAR = UInt16(EV_CLEAR)
-    @usableFromInline static let RECEIPT = UInt16(EV_RECEIPT)
-    @usableFromInline static let DISPATCH = UInt16(EV_DISPATCH)
-    @usableFromInline static let EOF = UInt16(EV_EOF)
-    @usableFromInline static let ERROR = UInt16(EV_ERROR)
-    @usableFromInline static let TRIGGER = UInt32(NOTE_TRIGGER)
+    static let READ = Int16(EVFILT_READ)
+    static let WRITE = Int16(EVFILT_WRITE)
+    static let USER = Int16(EVFILT_USER)
+    static let ADD = UInt16(EV_ADD)
+    static let DELETE = UInt16(EV_DELETE)
+    static let ENABLE = UInt16(EV_ENABLE)
+    static let DISABLE = UInt16(EV_DISABLE)
+    static let CLEAR = UInt16(EV_CLEAR)
+    static let RECEIPT = UInt16(EV_RECEIPT)
+    static let DISPATCH = UInt16(EV_DISPATCH)
+    static let EOF = UInt16(EV_EOF)
+    static let ERROR = UInt16(EV_ERROR)
+    static let TRIGGER = UInt32(NOTE_TRIGGER)
     #else
-    @usableFromInline static let READ: Int16 = -1
-    @usableFromInline static let WRITE: Int16 = -2
-    @usableFromInline static let USER: Int16 = -11
-    @usableFromInline static let ADD: UInt16 = 0x0001
-    @usableFromInline static let DELETE: UInt16 = 0x0002
-    @usableFromInline static let ENABLE: UInt16 = 0x0004
-    @usableFromInline static let DISABLE: UInt16 = 0x0008
-    @usableFromInline static let CLEAR: UInt16 = 0x0020
-    @usableFromInline static let RECEIPT: UInt16 = 0x0040
-    @usableFromInline static let DISPATCH: UInt16 = 0x0080
-    @usableFromInline static let EOF: UInt16 = 0x8000
-    @usableFromInline static let ERROR: UInt16 = 0x4000
-    @usableFromInline static let TRIGGER: UInt32 = 0x0100_0000
+    static let READ: Int16 = -1
+    static let WRITE: Int16 = -2
+    static let USER: Int16 = -11
+    static let ADD: UInt16 = 0x0001
+    static let DELETE: UInt16 = 0x0002
+    static let ENABLE: UInt16 = 0x0004
+    static let DISABLE: UInt16 = 0x0008
+    static let CLEAR: UInt16 = 0x0020
+    static let RECEIPT: UInt16 = 0x0040
+    static let DISPATCH: UInt16 = 0x0080
+    static let EOF: UInt16 = 0x8000
+    static let ERROR: UInt16 = 0x4000
+    static let TRIGGER: UInt32 = 0x0100_0000
     #endif
 
     /// The ident of the waker's EVFILT_USER event (user events have their own ident
     /// space: 0 is no descriptor).
-    @usableFromInline static let wakerIdent: UInt = 0
+    static let wakerIdent: UInt = 0
 
     /// macOS refuses `tv_sec > 100_000_000` with EINVAL: longer timeouts are clamped
     /// (to about 3.2 years) on every system.
-    @usableFromInline static let maxTimeoutSeconds: Int64 = 100_000_000
+    static let maxTimeoutSeconds: Int64 = 100_000_000
 
     // `Event.raw` on kqueue: which kevents an event was made of, and their flags.
     /// An EVFILT_READ kevent.
-    @usableFromInline static let rawRead: UInt32 = 0x01
+    static let rawRead: UInt32 = 0x01
     /// An EVFILT_WRITE kevent.
-    @usableFromInline static let rawWrite: UInt32 = 0x02
+    static let rawWrite: UInt32 = 0x02
     /// The waker's EVFILT_USER kevent.
-    @usableFromInline static let rawUser: UInt32 = 0x04
+    static let rawUser: UInt32 = 0x04
     /// EV_EOF on the EVFILT_READ kevent.
-    @usableFromInline static let rawReadEOF: UInt32 = 0x10
+    static let rawReadEOF: UInt32 = 0x10
     /// EV_EOF on the EVFILT_WRITE kevent.
-    @usableFromInline static let rawWriteEOF: UInt32 = 0x20
+    static let rawWriteEOF: UInt32 = 0x20
     /// EV_ERROR on a kevent (its `data` was the errno).
-    @usableFromInline static let rawError: UInt32 = 0x40
+    static let rawError: UInt32 = 0x40
     /// A kevent with EV_EOF had `fflags != 0` (the socket's pending error).
-    @usableFromInline static let rawEOFError: UInt32 = 0x80
+    static let rawEOFError: UInt32 = 0x80
 
     /// The mode flags of an interest: oneshot → EV_DISPATCH (disabled after one report,
     /// re-enabled by reregister; the sibling filter is disabled by the backend), level →
     /// none, edge → EV_CLEAR.
-    @inlinable
     static func mode(for interest: Interest) -> UInt16 {
         if interest.contains(.oneshot) { return DISPATCH }
         if interest.contains(.level) { return 0 }
@@ -126,7 +121,6 @@ enum KqueueBits {
     }
 
     /// The filters of an interest, as a bit set (1 = READ, 2 = WRITE).
-    @inlinable
     static func filters(for interest: Interest) -> UInt8 {
         (interest.contains(.readable) ? 1 : 0) | (interest.contains(.writable) ? 2 : 0)
     }
@@ -135,7 +129,6 @@ enum KqueueBits {
     /// readable = READ (or the waker's USER); writable = WRITE;
     /// error = EV_ERROR, or EV_EOF with fflags != 0; read_closed = READ & EV_EOF;
     /// write_closed = WRITE & EV_EOF; priority never.
-    @inlinable
     static func flags(filter: Int16, flags: UInt16, fflags: UInt32) -> UInt32 {
         var f: UInt32 = 0
         let eof = flags & EOF != 0
@@ -148,7 +141,6 @@ enum KqueueBits {
     }
 
     /// The `raw` bits of one kevent (see `rawRead` ...).
-    @inlinable
     static func raw(filter: Int16, flags: UInt16, fflags: UInt32) -> UInt32 {
         var r: UInt32 = 0
         let eof = flags & EOF != 0
@@ -161,7 +153,6 @@ enum KqueueBits {
     }
 
     /// A timeout as kevent's (seconds, nanoseconds); seconds < 0 for none (block).
-    @inlinable
     static func timeout(_ nanoseconds: Int64) -> (seconds: Int64, nanoseconds: Int64) {
         if nanoseconds < 0 { return (-1, 0) }
         let seconds = nanoseconds / 1_000_000_000
@@ -174,12 +165,11 @@ enum KqueueBits {
 /// against libkqueue when built with -DSWIFTPOLL_KQUEUE. A poll, its clones and its
 /// waker share one `KqueueTable`, which owns the kqueue.
 public struct KqueueSelector: SelectorBackend {
-    @usableFromInline let table: KqueueTable
+    let table: KqueueTable
     /// The table's kqueue for the poll; a close-on-exec duplicate for a clone.
     public let fileDescriptor: Int32
-    @usableFromInline let ownsDescriptor: Bool
+    let ownsDescriptor: Bool
 
-    @usableFromInline
     init(table: KqueueTable, fileDescriptor: Int32, ownsDescriptor: Bool) {
         self.table = table
         self.fileDescriptor = fileDescriptor
@@ -214,22 +204,18 @@ public struct KqueueSelector: SelectorBackend {
         if ownsDescriptor { closeIgnoringErrors(fileDescriptor) }
     }
 
-    @inlinable
     public func register(_ fd: Int32, token: Token, interest: Interest) throws(Errno) {
         try table.register(fd, token: token, interest: interest)
     }
 
-    @inlinable
     public func reregister(_ fd: Int32, token: Token, interest: Interest) throws(Errno) {
         try table.reregister(fd, token: token, interest: interest)
     }
 
-    @inlinable
     public func deregister(_ fd: Int32) throws(Errno) {
         try table.deregister(fd)
     }
 
-    @inlinable
     public func select(
         into events: UnsafeMutablePointer<Event>, capacity: Int, timeoutNanoseconds: Int64
     ) throws(Errno) -> Int {
@@ -240,33 +226,32 @@ public struct KqueueSelector: SelectorBackend {
 
     /// The table: the waker keeps the kqueue alive as mio's duplicated descriptor does
     /// (a duplicate would not do on libkqueue, which knows the kqueue by its first fd).
-    public typealias WakerState = KqueueTable
-
-    public func makeWaker(token: Token) throws(Errno) -> KqueueTable {
-        try table.installWaker(token: token)
-        return table
+    public struct WakerState: Sendable {
+        let table: KqueueTable
     }
 
-    @inlinable
-    public static func wake(_ table: KqueueTable) throws(Errno) { try table.wake() }
+    public func makeWaker(token: Token) throws(Errno) -> WakerState {
+        try table.installWaker(token: token)
+        return WakerState(table: table)
+    }
 
-    public static func releaseWaker(_ table: KqueueTable) { table.removeWaker() }
+    public static func wake(_ waker: WakerState) throws(Errno) { try waker.table.wake() }
+
+    public static func releaseWaker(_ waker: WakerState) { waker.table.removeWaker() }
 }
 
 /// What the table knows of one registration.
-@usableFromInline
 struct KqueueSlot {
-    @usableFromInline var fd: Int32
+    var fd: Int32
     /// The filters added to the kqueue (1 = READ, 2 = WRITE).
-    @usableFromInline var filters: UInt8
-    @usableFromInline var interest: UInt32
-    @usableFromInline var token: UInt64
+    var filters: UInt8
+    var interest: UInt32
+    var token: UInt64
     /// The file's identity at registration, to tell a closed and reused descriptor
     /// number (whose knotes the kernel dropped on close) from a second registration.
-    @usableFromInline var device: UInt64
-    @usableFromInline var inode: UInt64
+    var device: UInt64
+    var inode: UInt64
 
-    @inlinable
     init(fd: Int32, filters: UInt8, interest: UInt32, token: UInt64, device: UInt64, inode: UInt64) {
         self.fd = fd
         self.filters = filters
@@ -278,39 +263,38 @@ struct KqueueSlot {
 }
 
 /// The mutable part of a `KqueueTable`, in memory of its own, touched with the mutex held.
-@usableFromInline
 struct KqueueState {
-    @usableFromInline var slots: UnsafeMutablePointer<KqueueSlot>
-    @usableFromInline var count: Int
-    @usableFromInline var capacity: Int
-    @usableFromInline var index: FDIndex
+    var slots: UnsafeMutablePointer<KqueueSlot>
+    var count: Int
+    var capacity: Int
+    var index: FDIndex
 }
 
 /// The registrations of one kqueue (so that EEXIST and ENOENT are epoll's, and a
 /// oneshot fd's sibling filter can be disabled), shared by a poll, its clones and its
 /// waker; it owns the kqueue descriptor.
-public final class KqueueTable: @unchecked Sendable {
+final class KqueueTable: @unchecked Sendable {
     /// The kqueue every kevent goes to.
-    @usableFromInline let kq: Int32
-    @usableFromInline let ownsDescriptor: Bool
-    @usableFromInline let call: KeventFunction
-    @usableFromInline let context: UnsafeMutableRawPointer?
-    @usableFromInline let state: UnsafeMutablePointer<KqueueState>
-    @usableFromInline let mutex: UnsafeMutableRawPointer
+    let kq: Int32
+    let ownsDescriptor: Bool
+    let call: KeventFunction
+    let context: UnsafeMutableRawPointer?
+    let state: UnsafeMutablePointer<KqueueState>
+    let mutex: UnsafeMutableRawPointer
     /// The waiter's kevent buffer and, per kevent, the ident of the event it became
     /// (for merging): preallocated, so that a wait allocates nothing.
-    @usableFromInline let kevents: UnsafeMutablePointer<KEvent>
-    @usableFromInline let idents: UnsafeMutablePointer<UInt>
+    let kevents: UnsafeMutablePointer<KEvent>
+    let idents: UnsafeMutablePointer<UInt>
     /// The waker's token: every NOTE_TRIGGER carries it, as a trigger replaces udata
     /// (macOS, libkqueue#7).
-    @usableFromInline let wakerToken = Atomic<UInt64>(0)
+    let wakerToken = Atomic<UInt64>(0)
     /// The kqueue's file identity (device, inode), to refuse it, and its duplicates,
     /// as epoll refuses itself; (0, 0) when unknown.
-    @usableFromInline let kqDevice: UInt64
-    @usableFromInline let kqInode: UInt64
+    let kqDevice: UInt64
+    let kqInode: UInt64
 
     /// Kevents asked for per wait at most (events beyond wait for the next wait).
-    @usableFromInline static let waitBatch = 256
+    static let waitBatch = 256
     static let initialCapacity = 8
 
     private init(
@@ -375,10 +359,8 @@ public final class KqueueTable: @unchecked Sendable {
         if ownsDescriptor { closeIgnoringErrors(kq) }
     }
 
-    @inlinable @inline(__always)
     func lock() { sp_mutex_lock(mutex) }
 
-    @inlinable @inline(__always)
     func unlock() { sp_mutex_unlock(mutex) }
 
     // MARK: changelists
@@ -387,7 +369,6 @@ public final class KqueueTable: @unchecked Sendable {
     /// second stack array (nevents == nchanges, NULL timeout: nothing pending is
     /// drained). Writes each change's errno (0 = applied) to `results`; EINTR from
     /// kevent means every change was applied (FreeBSD's kqueue(2)).
-    @inlinable
     func apply(_ changes: UnsafePointer<KEvent>, count: Int, results: UnsafeMutablePointer<Int32>) -> Int32 {
         withUnsafeTemporaryAllocation(of: KEvent.self, capacity: 4) { receipts -> Int32 in
             let base = receipts.baseAddress!
@@ -409,7 +390,6 @@ public final class KqueueTable: @unchecked Sendable {
     }
 
     /// One change of `fd`'s `filter`, with EV_RECEIPT.
-    @inlinable
     static func change(_ fd: Int32, _ filter: Int16, _ flags: UInt16, _ token: UInt64) -> KEvent {
         KEvent.make(ident: UInt(bitPattern: Int(fd)), filter: filter, flags: flags | KqueueBits.RECEIPT, udata: token)
     }
@@ -423,7 +403,6 @@ public final class KqueueTable: @unchecked Sendable {
     /// them on a re-add), and libkqueue refuses a re-add without EV_CLEAR of a socket's
     /// READ knote and keeps its old udata. A fresh add re-evaluates readiness, so a
     /// reregister of a ready fd reports it again, as epoll's EPOLL_CTL_MOD does.
-    @inlinable
     static func changes(
         _ fd: Int32, token: UInt64, from oldFilters: UInt8, to filters: UInt8, mode: UInt16,
         into out: UnsafeMutablePointer<KEvent>
@@ -438,7 +417,6 @@ public final class KqueueTable: @unchecked Sendable {
 
     // MARK: registration
 
-    @inlinable
     func register(_ fd: Int32, token: Token, interest: Interest) throws(Errno) {
         guard interest.isValid else { throw .invalidArgument }
         // As epoll: EBADF for a closed fd, EPERM for a regular file or a directory
@@ -524,7 +502,6 @@ public final class KqueueTable: @unchecked Sendable {
         s.pointee.count += 1
     }
 
-    @inlinable
     func reregister(_ fd: Int32, token: Token, interest: Interest) throws(Errno) {
         guard interest.isValid else { throw .invalidArgument }
         if interest.contains(.priority) { throw .notSupported }
@@ -566,7 +543,6 @@ public final class KqueueTable: @unchecked Sendable {
         s.pointee.slots[i].interest = interest.rawValue
     }
 
-    @inlinable
     func deregister(_ fd: Int32) throws(Errno) {
         lock()
         defer { unlock() }
@@ -593,7 +569,6 @@ public final class KqueueTable: @unchecked Sendable {
     }
 
     /// Removes `fd`'s slot (present); with the mutex held.
-    @usableFromInline
     func removeSlot(_ fd: Int32) {
         let s = state
         guard let i = s.pointee.index.find(fd) else { return }
@@ -608,7 +583,6 @@ public final class KqueueTable: @unchecked Sendable {
 
     /// Room for `needed` slots; with the mutex held. Allocates only when registrations
     /// outgrow the table (doubling).
-    @usableFromInline
     func reserve(_ needed: Int) throws(Errno) {
         let s = state
         let old = s.pointee.capacity
@@ -632,7 +606,6 @@ public final class KqueueTable: @unchecked Sendable {
     /// One kevent for at most `capacity` kevents (and `waitBatch`), turned into events:
     /// READ and WRITE kevents of one fd become one event (flags and raw bits or-ed),
     /// so never more events than kevents, nor than `capacity`.
-    @inlinable
     func select(
         into events: UnsafeMutablePointer<Event>, capacity: Int, timeoutNanoseconds: Int64
     ) throws(Errno) -> Int {
@@ -644,7 +617,6 @@ public final class KqueueTable: @unchecked Sendable {
 
     /// Turns the first `count` kevents of the buffer into events (merging), then
     /// disables the sibling filter of every oneshot fd that fired on one filter only.
-    @inlinable
     func translate(count: Int, into events: UnsafeMutablePointer<Event>) -> Int {
         var produced = 0
         var dispatched = false
@@ -679,7 +651,6 @@ public final class KqueueTable: @unchecked Sendable {
 
     /// EV_DISPATCH is per filter; epoll's oneshot is per fd: when one filter of a
     /// oneshot fd fired without the other, disable the other (reregister re-enables it).
-    @usableFromInline
     func disableSiblings(count: Int) {
         lock()
         defer { unlock() }
@@ -743,7 +714,6 @@ public final class KqueueTable: @unchecked Sendable {
     /// One kevent: NOTE_TRIGGER with the token, flags 0 (an EV_ADD without EV_CLEAR here is reported
     /// to make macOS fire the event forever: smol-rs/polling PR #265). No receipt is
     /// asked for, so nothing pending is drained (nevents 0).
-    @inlinable
     func wake() throws(Errno) {
         var change = KEvent.make(
             ident: KqueueBits.wakerIdent, filter: KqueueBits.USER, flags: 0, fflags: KqueueBits.TRIGGER,

@@ -515,11 +515,11 @@ struct KqueueTranslationTests {
     @Test("waker: EVFILT_USER ident 0 added with EV_CLEAR|EV_RECEIPT; woken with flags 0 + NOTE_TRIGGER and the token, no receipt; deleted on release")
     func waker() throws {
         let m = ModelSelector()
-        let table = try m.selector.makeWaker(token: Token(77))
-        try KqueueSelector.wake(table)
+        let waker = try m.selector.makeWaker(token: Token(77))
+        try KqueueSelector.wake(waker)
         // The wake kevent asks for no events: nothing pending is drained.
         #expect(m.model.calls.last?.nevents == 0)
-        KqueueSelector.releaseWaker(table)
+        KqueueSelector.releaseWaker(waker)
         let U = KqueueBits.USER
         #expect(m.takeChanges() == [
             [Change(0, U, KqueueBits.ADD | KqueueBits.CLEAR | KqueueBits.RECEIPT, udata: 77)],
