@@ -273,9 +273,11 @@ SWIFTPOLL_API int swiftpoll_poll_wait_args(const swiftpoll_wait_args *args);
  *   -ENOTSUP SWIFTPOLL_PRIORITY on kqueue, which has no priority filter
  * Allocates nothing (poll(2) and kqueue: only when their table grows,
  * doubling).  Thread-safe, also during a wait.
- * poll(2) watches descriptor NUMBERS: if fd was closed while registered, its
- * number is reported once as SWIFTPOLL_EVENT_ERROR (POLLNVAL) and disarmed;
- * registering the number again for a new file replaces that registration. */
+ * poll(2) watches descriptor NUMBERS: if fd is closed while registered, a
+ * wait reports it once as SWIFTPOLL_EVENT_ERROR (POLLNVAL) and disarms it;
+ * reregister / deregister then answer -EBADF (or -ENOENT if another file
+ * has the number) and drop it, as epoll would, and registering the number
+ * for a new file replaces it.  Deregister before close to avoid all this. */
 SWIFTPOLL_API int swiftpoll_registry_register(swiftpoll_registry *r, int fd,
                                               swiftpoll_token token,
                                               swiftpoll_interest interest);
@@ -292,9 +294,9 @@ SWIFTPOLL_API int swiftpoll_registry_reregister(swiftpoll_registry *r, int fd,
 /* Stops watching fd.  After it returns no later wait reports fd.
  * Returns 0, or -EINVAL (r is NULL), -ENOENT (fd is not registered), -EBADF.
  * Closing an fd also removes it on epoll and kqueue, unless another
- * descriptor (dup) refers to the same open file; poll(2) keeps it until it
- * is deregistered (see swiftpoll_registry_register).  Allocates nothing.
- * Thread-safe, also during a wait. */
+ * descriptor (dup) refers to the same open file; on poll(2) see
+ * swiftpoll_registry_register.  Allocates nothing.  Thread-safe, also
+ * during a wait. */
 SWIFTPOLL_API int swiftpoll_registry_deregister(swiftpoll_registry *r, int fd);
 
 /* Makes an independent registry of the same poll (a duplicate of the epoll

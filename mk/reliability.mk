@@ -1,8 +1,9 @@
 # mk/reliability.mk -- reliability suite (issue 5): thread stress, resource
 # exhaustion, libFuzzer, sanitizers and the ABI guard.  See docs/RELIABILITY.md.
 #
-#   make test-reliability  (part of make test) stress 20 s, exhaustion, ABI guard,
-#                          FUZZ_SECONDS (60) of fuzzing
+#   make test-reliability  (part of make test) stress 20 s (10 s per backend: epoll,
+#                          poll), exhaustion over each backend, ABI guard,
+#                          FUZZ_SECONDS (60) of fuzzing (the input picks the backend)
 #   make sanitize          (part of make test) Swift tests under ASan and TSan; stress, exhaustion and the
 #                          C suite (Tests/c) against an ASan+UBSan and a TSan build of
 #                          the library; the Python suite with the ASan runtime preloaded
@@ -48,6 +49,10 @@ STRESS_SECONDS ?= 20
 # Each sanitized stress run (ASan, TSan) is shorter: the sanitizers slow it 3-10x.
 SAN_STRESS_SECONDS ?= 10
 FUZZ_SECONDS   ?= 60
+# The backends stress, exhaustion and the sanitized C runs go over.
+REL_BACKENDS   ?= epoll poll
+# $(call rel_share,SECONDS): one backend's share of SECONDS (at least 1).
+rel_share = $$(( $(1) / $(words $(REL_BACKENDS)) > 0 ? $(1) / $(words $(REL_BACKENDS)) : 1 ))
 FUZZ_JOBS      ?= 1
 FUZZ_DIR       := $(BUILD)/fuzz
 SAN_TIME_LOG   := $(BUILD)/sanitize-times.txt
@@ -68,11 +73,18 @@ rel-bin: rel-stage
 			$$($(REL_PC) --cflags --libs swiftpoll) -Wl,-rpath,$(REL_STAGE)/lib -lpthread || exit 1; \
 	done
 
+# Stress and exhaustion run over every Linux backend (SWIFTPOLL_BACKEND); stress
+# gives each backend its share of STRESS_SECONDS, so the total does not grow.
 test-stress: rel-bin
-	STRESS_SECONDS=$(STRESS_SECONDS) $(REL_DIR)/stress
+	@set -e; for b in $(REL_BACKENDS); do \
+		echo "== stress over $$b ($(call rel_share,$(STRESS_SECONDS)) s)"; \
+		SWIFTPOLL_BACKEND=$$b STRESS_SECONDS=$(call rel_share,$(STRESS_SECONDS)) $(REL_DIR)/stress; \
+	done
 
 test-exhaust: rel-bin
-	$(REL_DIR)/exhaust
+	@set -e; for b in $(REL_BACKENDS); do \
+		echo "== exhaustion over $$b"; SWIFTPOLL_BACKEND=$$b $(REL_DIR)/exhaust; \
+	done
 
 # ---------------------------------------------------------------- ABI guard
 
@@ -151,11 +163,14 @@ sanitize:
 
 # ASan's leak checker reports the Swift test frameworks' own allocations: off for
 # the Swift tests only.
+# Both over each Linux backend (one build; the second run costs seconds).
 san-swift-asan:
-	$(SAN_ENV) ASAN_OPTIONS=detect_leaks=0:halt_on_error=1 $(SWIFT) test $(ASAN_SWIFT_FLAGS)
+	$(SAN_ENV) ASAN_OPTIONS=detect_leaks=0:halt_on_error=1 SWIFTPOLL_BACKEND=epoll $(SWIFT) test $(ASAN_SWIFT_FLAGS)
+	$(SAN_ENV) ASAN_OPTIONS=detect_leaks=0:halt_on_error=1 SWIFTPOLL_BACKEND=poll $(SWIFT) test $(ASAN_SWIFT_FLAGS)
 
 san-swift-tsan:
-	$(SAN_ENV) $(SWIFT) test $(TSAN_SWIFT_FLAGS)
+	$(SAN_ENV) SWIFTPOLL_BACKEND=epoll $(SWIFT) test $(TSAN_SWIFT_FLAGS)
+	$(SAN_ENV) SWIFTPOLL_BACKEND=poll $(SWIFT) test $(TSAN_SWIFT_FLAGS)
 
 # Stress + exhaustion + the C suite against the ASan+UBSan library, leak checking on.
 # RSS growth is not checked under sanitizers (their quarantine and shadow memory grow
@@ -167,8 +182,12 @@ san-c-asan: san-lib-asan
 			-o $(REL_DIR)/$$t-asan $(CURDIR)/Tests/stress/$$t.c \
 			-L$(BUILD)/stage-asan/lib -Wl,-rpath,$(BUILD)/stage-asan/lib -lswiftpoll -lpthread || exit 1; \
 	done
-	$(SAN_ENV) STRESS_SECONDS=$(SAN_STRESS_SECONDS) STRESS_RSS_GROWTH_KIB=0 $(REL_DIR)/stress-asan
-	$(SAN_ENV) $(REL_DIR)/exhaust-asan
+	@set -e; for b in $(REL_BACKENDS); do \
+		echo "== stress-asan over $$b, then exhaust-asan"; \
+		$(SAN_ENV) SWIFTPOLL_BACKEND=$$b STRESS_SECONDS=$(call rel_share,$(SAN_STRESS_SECONDS)) \
+			STRESS_RSS_GROWTH_KIB=0 $(REL_DIR)/stress-asan; \
+		$(SAN_ENV) SWIFTPOLL_BACKEND=$$b $(REL_DIR)/exhaust-asan; \
+	done
 	@if [ -x $(CURDIR)/Tests/c/run.sh ]; then \
 		$(SAN_ENV) CC=$(SAN_CLANG) EXTRA_CFLAGS="$(ASAN_CFLAGS)" SKIP="alloc artifact" \
 		OUT=$(BUILD)/c-tests-asan $(CURDIR)/Tests/c/run.sh $(BUILD)/stage-asan; \
@@ -179,7 +198,11 @@ san-c-tsan: san-lib-tsan
 	$(SAN_CLANG) -fuse-ld=lld $(TSAN_CFLAGS) -std=gnu11 -Wall -Wextra -Werror -I$(CURDIR)/include \
 		-o $(REL_DIR)/stress-tsan $(CURDIR)/Tests/stress/stress.c \
 		-L$(BUILD)/stage-tsan/lib -Wl,-rpath,$(BUILD)/stage-tsan/lib -lswiftpoll -lpthread $(TSAN_LDFLAGS)
-	$(SAN_ENV) STRESS_SECONDS=$(SAN_STRESS_SECONDS) STRESS_RSS_GROWTH_KIB=0 $(REL_DIR)/stress-tsan
+	@set -e; for b in $(REL_BACKENDS); do \
+		echo "== stress-tsan over $$b"; \
+		$(SAN_ENV) SWIFTPOLL_BACKEND=$$b STRESS_SECONDS=$(call rel_share,$(SAN_STRESS_SECONDS)) \
+			STRESS_RSS_GROWTH_KIB=0 $(REL_DIR)/stress-tsan; \
+	done
 	@if [ -x $(CURDIR)/Tests/c/run.sh ]; then \
 		$(SAN_ENV) CC=$(SAN_CLANG) EXTRA_CFLAGS="$(TSAN_CFLAGS)" EXTRA_LDFLAGS="$(TSAN_LDFLAGS)" \
 		SKIP="alloc artifact" OUT=$(BUILD)/c-tests-tsan $(CURDIR)/Tests/c/run.sh $(BUILD)/stage-tsan; \

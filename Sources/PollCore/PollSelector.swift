@@ -312,22 +312,60 @@ final class PollTable: @unchecked Sendable {
 
     func reregister(_ fd: Int32, token: Token, interest: Interest) throws(Errno) {
         guard interest.isValid else { throw .invalidArgument }
+        let identity = Self.identity(of: fd)
         lock()
         defer { unlock() }
         let s = state
-        guard let i = s.pointee.index.find(fd) else { throw Self.notRegistered(fd) }
+        guard let i = try current(fd, identity) else { throw Self.notRegistered(identity) }
         s.pointee.slots[i].token = token.rawValue
         s.pointee.slots[i].interest = interest.rawValue
+        s.pointee.slots[i].closed = false
         // Re-arms a oneshot (or POLLNVAL-disarmed) entry.
         s.pointee.fds[i] = pollfd(fd: fd, events: PollBits.events(for: interest), revents: 0)
         changed()
     }
 
     func deregister(_ fd: Int32) throws(Errno) {
+        let identity = Self.identity(of: fd)
         lock()
         defer { unlock() }
+        guard let i = try current(fd, identity) else { throw Self.notRegistered(identity) }
+        remove(fd, at: i)
+    }
+
+    /// What `fstat` says of `fd`: -errno, or its identity. Taken before the lock, so
+    /// that epoll's answers hold for a registered number whose file was closed (EBADF)
+    /// or replaced by another file (ENOENT): epoll forgets a closed file by itself,
+    /// poll(2) watches numbers and would otherwise go on reporting the new file under
+    /// the old token.
+    static func identity(of fd: Int32) -> (error: Int32, device: UInt64, inode: UInt64) {
+        var kind: Int32 = 0
+        var device: UInt64 = 0
+        var inode: UInt64 = 0
+        let r = fd < 0 ? -EBADF : sp_fd_identity(fd, &kind, &device, &inode)
+        return (r < 0 ? -r : 0, device, inode)
+    }
+
+    /// The slot of `fd` if its registration is still the file's, with the mutex held.
+    /// A stale one (closed, or its number reused) is removed and reported as epoll
+    /// would: EBADF, or ENOENT.
+    func current(_ fd: Int32, _ identity: (error: Int32, device: UInt64, inode: UInt64)) throws(Errno) -> Int? {
+        guard let i = state.pointee.index.find(fd) else { return nil }
+        let slot = state.pointee.slots[i]
+        if identity.error != 0 {
+            remove(fd, at: i)
+            throw Errno(rawValue: identity.error)
+        }
+        if slot.device != identity.device || slot.inode != identity.inode {
+            remove(fd, at: i)
+            throw .noSuchFileOrDirectory
+        }
+        return i
+    }
+
+    /// Removes the entry of `fd` at slot `i` (swap with the last), with the mutex held.
+    func remove(_ fd: Int32, at i: Int) {
         let s = state
-        guard let i = s.pointee.index.find(fd) else { throw Self.notRegistered(fd) }
         s.pointee.index.remove(fd)
         let last = s.pointee.count - 1
         if i != last {
@@ -340,13 +378,9 @@ final class PollTable: @unchecked Sendable {
     }
 
     /// The error for an fd not in the table, as epoll orders them: EBADF for a
-    /// descriptor that is not open (checked only on this error path), else ENOENT.
-    static func notRegistered(_ fd: Int32) -> Errno {
-        var kind: Int32 = 0
-        var device: UInt64 = 0
-        var inode: UInt64 = 0
-        let r = fd < 0 ? -EBADF : sp_fd_identity(fd, &kind, &device, &inode)
-        return r == -EBADF ? .badFileDescriptor : .noSuchFileOrDirectory
+    /// descriptor that is not open, else ENOENT.
+    static func notRegistered(_ identity: (error: Int32, device: UInt64, inode: UInt64)) -> Errno {
+        identity.error == EBADF ? .badFileDescriptor : .noSuchFileOrDirectory
     }
 
     /// Room for `needed` entries in `fds`, `slots` and the waiter's buffer; with the
@@ -529,12 +563,12 @@ struct FDIndex {
     }
 
     func find(_ fd: Int32) -> Int? {
-        if fd < 0 { return nil }
         var i = home(fd)
         while true {
             let k = keys[i]
-            if k == fd { return Int(values[i]) }
+            // Empty first: an empty key is -1, which must not match fd -1.
             if k < 0 { return nil }
+            if k == fd { return Int(values[i]) }
             i = (i + 1) & mask
         }
     }

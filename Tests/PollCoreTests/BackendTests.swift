@@ -169,7 +169,9 @@ struct BackendTests {
     @Test("poll(2): a closed registered fd is reported once as an error (POLLNVAL), then disarmed")
     func closedDescriptorReportedOnce() throws {
         let poll = try Poll(backend: .poll)
-        let efd = try makeEventFD()
+        // A pipe: its own inode, so a parallel test's new file at the number is told apart.
+        let (efd, w) = try makePipe()
+        defer { closeFD(w) }
         try poll.registry.register(efd, token: Token(1), interest: .readable)
         closeFD(efd)
         let events = try waitEvents(poll, timeout: .seconds(5))
@@ -177,8 +179,31 @@ struct BackendTests {
         #expect(events.first?.isError == true)
         #expect(events.first?.raw == UInt32(POLLNVAL))
         #expect(try waitEvents(poll, timeout: quietPeriod).isEmpty)
-        // The registration stays until deregistered, as a registration does.
-        try poll.registry.deregister(efd)
+        // As epoll answers for a closed fd (EBADF; ENOENT if a parallel test already
+        // reuses the number for another file), and the stale entry is gone.
+        do {
+            try poll.registry.deregister(efd)
+            Issue.record("deregister of a closed fd succeeded")
+        } catch {
+            #expect(error == .badFileDescriptor || error == .noSuchFileOrDirectory)
+        }
+    }
+
+    @Test("poll(2): reregister and deregister of a number whose file was replaced answer as epoll (ENOENT) and drop it")
+    func replacedDescriptor() throws {
+        let poll = try Poll(backend: .poll)
+        let (oldR, oldW) = try makePipe()
+        defer { closeFD(oldW) }
+        try poll.registry.register(oldR, token: Token(1), interest: .readable)
+        let (newR, newW) = try makePipe()
+        defer { closeFD(newW) }
+        try #require(dup2(newR, oldR) == oldR)  // another file at the registered number
+        closeFD(newR)
+        defer { closeFD(oldR) }
+        #expect(throws: Errno.noSuchFileOrDirectory) { try poll.registry.reregister(oldR, token: Token(2), interest: .readable) }
+        try writeBytes(newW)
+        #expect(try waitEvents(poll, timeout: quietPeriod).isEmpty)  // not reported under the old token
+        #expect(throws: Errno.noSuchFileOrDirectory) { try poll.registry.deregister(oldR) }
     }
 
     @Test("poll(2): a closed fd whose number is reused registers as new (the stale entry is replaced)")

@@ -207,11 +207,53 @@ static inline void raise_nofile(rlim_t want)
     }
 }
 
+/* ------------------------------------------------------------ backends */
+
+/* The backend the tests run over: the one swiftpoll_poll_new picks (run.sh
+ * runs every program once per backend, with SWIFTPOLL_BACKEND set for all but
+ * the default). Found once, from a probe poll. */
+static int test_backend_cached;
+static inline int test_backend(void)
+{
+    if (test_backend_cached == 0) {
+        swiftpoll_poll *p = NULL;
+        int rc = swiftpoll_poll_new(&p);
+        if (rc != 0 || p == NULL) {
+            fprintf(stderr, "FAIL swiftpoll_poll_new (backend probe): %d\n", rc);
+            exit(1);
+        }
+        test_backend_cached = swiftpoll_poll_backend(p);
+        swiftpoll_poll_free(p);
+    }
+    return test_backend_cached;
+}
+static inline int on_epoll(void) { return test_backend() == SWIFTPOLL_BACKEND_EPOLL; }
+static inline int on_poll(void) { return test_backend() == SWIFTPOLL_BACKEND_POLL; }
+static inline const char *test_backend_name(void)
+{
+    const char *n = swiftpoll_backend_name(test_backend());
+    return n ? n : "?";
+}
+
+/* A check that holds on one backend only: say so, once per place. */
+#define SKIP_ON(backend_test, reason)                                          \
+    do {                                                                       \
+        if (backend_test()) {                                                  \
+            printf("SKIP on %s: %s:%d: %s\n", test_backend_name(), __FILE__,   \
+                   __LINE__, reason);                                          \
+        }                                                                      \
+    } while (0)
+
 /* ------------------------------------------------------------ events */
+
+/* poll(2)'s bit not among the epoll ones: a closed-but-registered fd. */
+#ifndef POLLNVAL
+#define POLLNVAL 0x020
+#endif
 
 /* mio's Event::is_* formulas (mio-behaviour.md section 3.6) applied to the
  * raw epoll bits: what `flags` must be for an event whose `raw` is r. */
-static inline uint32_t expected_flags(uint32_t r)
+static inline uint32_t expected_flags_epoll(uint32_t r)
 {
     uint32_t f = 0;
     if (r & (EPOLLIN | EPOLLPRI))
@@ -227,6 +269,34 @@ static inline uint32_t expected_flags(uint32_t r)
     if (r & EPOLLPRI)
         f |= SWIFTPOLL_EVENT_PRIORITY;
     return f;
+}
+
+/* mio's poll(2) formulas (src/sys/unix/selector/poll.rs) on the revents bits
+ * (numerically the epoll ones on Linux): readable = IN|PRI, writable = OUT,
+ * error = ERR|NVAL, read_closed = HUP|RDHUP, write_closed = HUP | (OUT&ERR) |
+ * (r == ERR), priority = PRI. */
+static inline uint32_t expected_flags_poll(uint32_t r)
+{
+    uint32_t f = 0;
+    if (r & (EPOLLIN | EPOLLPRI))
+        f |= SWIFTPOLL_EVENT_READABLE;
+    if (r & EPOLLOUT)
+        f |= SWIFTPOLL_EVENT_WRITABLE;
+    if (r & (EPOLLERR | POLLNVAL))
+        f |= SWIFTPOLL_EVENT_ERROR;
+    if (r & (EPOLLHUP | EPOLLRDHUP))
+        f |= SWIFTPOLL_EVENT_READ_CLOSED;
+    if ((r & EPOLLHUP) || ((r & EPOLLOUT) && (r & EPOLLERR)) || r == EPOLLERR)
+        f |= SWIFTPOLL_EVENT_WRITE_CLOSED;
+    if (r & EPOLLPRI)
+        f |= SWIFTPOLL_EVENT_PRIORITY;
+    return f;
+}
+
+/* The formulas of the backend under test. */
+static inline uint32_t expected_flags(uint32_t r)
+{
+    return on_poll() ? expected_flags_poll(r) : expected_flags_epoll(r);
 }
 
 /* Every event any test receives must obey the formulas. */

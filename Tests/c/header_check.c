@@ -34,6 +34,9 @@ SP_STATIC_ASSERT(SWIFTPOLL_EVENT_READABLE == 0x01u && SWIFTPOLL_EVENT_WRITABLE =
                  SWIFTPOLL_EVENT_ERROR == 0x04u && SWIFTPOLL_EVENT_READ_CLOSED == 0x08u &&
                  SWIFTPOLL_EVENT_WRITE_CLOSED == 0x10u && SWIFTPOLL_EVENT_PRIORITY == 0x20u,
                  "event bits of ABI.md");
+SP_STATIC_ASSERT(SWIFTPOLL_BACKEND_DEFAULT == 0 && SWIFTPOLL_BACKEND_EPOLL == 1 &&
+                 SWIFTPOLL_BACKEND_POLL == 2 && SWIFTPOLL_BACKEND_KQUEUE == 3,
+                 "backend values of ABI.md");
 SP_STATIC_ASSERT(SWIFTPOLL_VERSION_MAJOR >= 0 && SWIFTPOLL_VERSION_MINOR >= 0 &&
                  SWIFTPOLL_VERSION_PATCH >= 0, "version macros are integers");
 SP_STATIC_ASSERT(sizeof(SWIFTPOLL_VERSION_STRING) >= 6, "version string");
@@ -43,6 +46,9 @@ typedef uint32_t (*abi_version_fn)(void);
 typedef const char *(*version_fn)(void);
 typedef const char *(*strerror_fn)(int);
 typedef int (*poll_new_fn)(swiftpoll_poll **);
+typedef int (*poll_new_backend_fn)(swiftpoll_poll **, int);
+typedef int (*poll_backend_fn)(const swiftpoll_poll *);
+typedef const char *(*backend_name_fn)(int);
 typedef void (*poll_free_fn)(swiftpoll_poll *);
 typedef int (*poll_fd_fn)(const swiftpoll_poll *);
 typedef swiftpoll_registry *(*poll_registry_fn)(swiftpoll_poll *);
@@ -61,6 +67,9 @@ struct sp_all_functions {
     version_fn version;
     strerror_fn strerror_;
     poll_new_fn poll_new;
+    poll_new_backend_fn poll_new_backend;
+    poll_backend_fn poll_backend;
+    backend_name_fn backend_name;
     poll_free_fn poll_free;
     poll_fd_fn poll_fd;
     poll_registry_fn poll_registry;
@@ -84,6 +93,9 @@ struct sp_all_functions sp_all_functions_table(void)
     t.version = swiftpoll_version;
     t.strerror_ = swiftpoll_strerror;
     t.poll_new = swiftpoll_poll_new;
+    t.poll_new_backend = swiftpoll_poll_new_backend;
+    t.poll_backend = swiftpoll_poll_backend;
+    t.backend_name = swiftpoll_backend_name;
     t.poll_free = swiftpoll_poll_free;
     t.poll_fd = swiftpoll_poll_fd;
     t.poll_registry = swiftpoll_poll_registry;

@@ -4,8 +4,9 @@
 # Builds every test against the *installed* library in STAGE_DIR (made by
 # `make stage STAGE=STAGE_DIR`) through pkg-config, the way users do, links
 # them with an rpath to STAGE_DIR/lib, runs them, and ends with the line
-# "N passed, N failed" (one unit per test program, header compile mode,
-# artifact check and example). Exit status 0 only if nothing failed.
+# "N passed, N failed" (one unit per test program and backend, header compile
+# mode, artifact check, and example and backend). Exit status 0 only if
+# nothing failed.
 #
 # Environment (all optional):
 #   CC            C compiler for the test programs (default: cc)
@@ -14,6 +15,8 @@
 #   SKIP          space-separated groups to skip: alloc ffi header artifact examples
 #                 (e.g. SKIP="alloc artifact" for a sanitized, non-Embedded library:
 #                 ASan owns malloc, and such a library is not libc-only)
+#   BACKENDS      backends to run the programs and examples over (default: every
+#                 one the library can run here, found by probe_backends.c)
 #   OUT           build directory (default: build/c-tests under the repository)
 #   VERBOSE=1     print every program's output, not only failures
 set -u
@@ -81,21 +84,55 @@ runprog() {
     fi
 }
 
+# ------------------------------------------------------------ backends
+# Every test program and example runs once per backend the library can run
+# here (swiftpoll_poll_new_backend gives 0): the default one with
+# SWIFTPOLL_BACKEND unset, the others with SWIFTPOLL_BACKEND=NAME. A unit is
+# counted as "name [backend]". BACKENDS="poll" restricts the list.
+PROBED=""
+if build probe_backends "$HERE/probe_backends.c"; then
+    PROBED=$("$OUT/probe_backends" 2>&1) || { fail "backend probe" "$PROBED"; PROBED=""; }
+fi
+DEFAULT_BACKEND=$(echo "$PROBED" | head -n 1)
+BACKEND_LIST=${BACKENDS:-$(echo $PROBED)}
+echo "backends: $BACKEND_LIST (default: ${DEFAULT_BACKEND:-none})"
+[ -n "$PROBED" ] || fail "backend probe" "no backend can make a poll"
+
+# benv B: the env(1) arguments that select backend B, in BENV
+benv() {
+    if [ "$1" = "$DEFAULT_BACKEND" ]; then BENV=(-u SWIFTPOLL_BACKEND); else BENV=(SWIFTPOLL_BACKEND="$1"); fi
+}
+
 # ------------------------------------------------------------ test programs
-for t in t_api t_modes t_flags t_threads t_resources t_fallback; do
-    build "$t" "$HERE/$t.c" && runprog "$t" "$OUT/$t"
-done
-# again with fd 0 closed: the poll's own epoll fd is then 0, which the library
-# must treat as the valid fd it is (no "0 = no fd" sentinel anywhere)
-for t in t_api t_modes t_threads; do
-    [ -x "$OUT/$t" ] && runprog "$t (fd 0 closed)" bash -c 'exec 0<&-; exec "$0"' "$OUT/$t"
+PROGRAMS="t_api t_modes t_flags t_threads t_resources t_fallback t_backends t_pollsem"
+BUILT=""
+for t in $PROGRAMS; do
+    build "$t" "$HERE/$t.c" && BUILT="$BUILT $t"
 done
 if ! skipped alloc; then
-    build t_alloc "$HERE/t_alloc.c" -rdynamic && runprog t_alloc "$OUT/t_alloc"
+    build t_alloc "$HERE/t_alloc.c" -rdynamic && BUILT="$BUILT t_alloc"
 fi
+FFI_BUILT=""
 if ! skipped ffi; then
-    if build t_ffi "$HERE/t_ffi.c" -ldl $(pkg-config --cflags --libs libffi 2>/dev/null || echo -lffi); then
-        runprog t_ffi "$OUT/t_ffi" "$STAGE/lib/libswiftpoll.so.0"
+    build t_ffi "$HERE/t_ffi.c" -ldl $(pkg-config --cflags --libs libffi 2>/dev/null || echo -lffi) && FFI_BUILT=1
+fi
+for b in $BACKEND_LIST; do
+    benv "$b"
+    for t in $BUILT; do
+        runprog "$t [$b]" env "${BENV[@]}" "$OUT/$t"
+    done
+    # again with fd 0 closed: the poll's own fd (epoll) or its notifier
+    # (poll) is then 0, which the library must treat as the valid fd it is
+    # (no "0 = no fd" sentinel anywhere)
+    for t in t_api t_modes t_threads t_pollsem; do
+        case " $BUILT " in *" $t "*)
+            runprog "$t (fd 0 closed) [$b]" env "${BENV[@]}" bash -c 'exec 0<&-; exec "$0"' "$OUT/$t";;
+        esac
+    done
+    [ -n "$FFI_BUILT" ] && runprog "t_ffi [$b]" env "${BENV[@]}" "$OUT/t_ffi" "$STAGE/lib/libswiftpoll.so.0"
+done
+if ! skipped ffi; then
+    if [ -n "$FFI_BUILT" ]; then
         # every function the header declares is in the ffi table
         missing=""
         for f in $(header_functions); do
@@ -213,7 +250,10 @@ if ! skipped examples && [ -d "$ROOT/examples" ]; then
         name=example_$(basename "$src" .c)
         # examples are built exactly as the README says: cc x.c $(pkg-config ...)
         if $CC -std=c11 -Wall -Wextra -Werror $EXTRA_CFLAGS "$src" -o "$OUT/$name" $PC_CFLAGS $PC_LIBS "$RPATH" $EXTRA_LDFLAGS >"$OUT/$name.build.log" 2>&1; then
-            runprog "$name" env -i "$OUT/$name"
+            for b in $BACKEND_LIST; do
+                if [ "$b" = "$DEFAULT_BACKEND" ]; then runprog "$name [$b]" env -i "$OUT/$name"
+                else runprog "$name [$b]" env -i SWIFTPOLL_BACKEND="$b" "$OUT/$name"; fi
+            done
         else
             fail "$name (build)" "$(head -c 3000 "$OUT/$name.build.log")"
         fi

@@ -191,11 +191,51 @@ static void test_hot_paths(void)
     close(sv[1]);
 }
 
+/* Registrations may allocate when they outgrow what the poll has (the
+ * poll(2) backend's table doubles; epoll's kernel side is not ours to
+ * count): at a size reached before, register/deregister allocate nothing,
+ * and waits over a large table neither. */
+static void test_after_growth(void)
+{
+    enum { N = 200 };
+    int fds[N], r;
+    swiftpoll_event ev[16];
+    raise_nofile(N + 100);
+    swiftpoll_poll *p = new_poll();
+    swiftpoll_registry *reg = swiftpoll_poll_registry(p);
+    for (int i = 0; i < N; i++) {
+        fds[i] = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+        CHECK_EQ(swiftpoll_registry_register(reg, fds[i], (uint64_t)i, SWIFTPOLL_READABLE), 0);
+    }
+    for (int i = 0; i < N; i++)
+        CHECK_EQ(swiftpoll_registry_deregister(reg, fds[i]), 0);
+    for (int round = 0; round < 3; round++) {
+        for (int i = 0; i < N; i++) {
+            MEASURE("register after growth", r = swiftpoll_registry_register(reg, fds[i], (uint64_t)i,
+                                                                            SWIFTPOLL_READABLE | SWIFTPOLL_LEVEL));
+            CHECK_EQ(r, 0);
+        }
+        uint64_t one = 1;
+        CHECK_EQ(write(fds[N - 1], &one, 8), 8);
+        MEASURE("wait over a large table", r = swiftpoll_poll_wait(p, ev, 16, 0));
+        CHECK_EQ(r, 1);
+        CHECK_EQ(read(fds[N - 1], &one, 8), 8);
+        for (int i = 0; i < N; i++) {
+            MEASURE("deregister after growth", r = swiftpoll_registry_deregister(reg, fds[i]));
+            CHECK_EQ(r, 0);
+        }
+    }
+    for (int i = 0; i < N; i++)
+        close(fds[i]);
+    swiftpoll_poll_free(p);
+}
+
 int main(void)
 {
     watchdog_start("t_alloc");
     test_counter_works();
     test_hot_paths();
+    test_after_growth();
     CHECK_MSG(counted_calls > 1000, "only %ld measured calls", counted_calls);
     return check_done("t_alloc");
 }

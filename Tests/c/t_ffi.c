@@ -32,6 +32,9 @@ static fn_t fns[] = {
     { "swiftpoll_version", 0, {0}, P, 0, { 0 } },
     { "swiftpoll_strerror", 0, {0}, P, 1, { &ffi_type_sint } },
     { "swiftpoll_poll_new", 0, {0}, &ffi_type_sint, 1, { P } },
+    { "swiftpoll_poll_new_backend", 0, {0}, &ffi_type_sint, 2, { P, &ffi_type_sint } },
+    { "swiftpoll_poll_backend", 0, {0}, &ffi_type_sint, 1, { P } },
+    { "swiftpoll_backend_name", 0, {0}, P, 1, { &ffi_type_sint } },
     { "swiftpoll_poll_free", 0, {0}, &ffi_type_void, 1, { P } },
     { "swiftpoll_poll_fd", 0, {0}, &ffi_type_sint, 1, { P } },
     { "swiftpoll_poll_registry", 0, {0}, P, 1, { P } },
@@ -129,8 +132,33 @@ int main(int argc, char **argv)
     if (!p)
         return check_done("t_ffi");
     void *a_p[] = { &p };
+    int backend = call_int("swiftpoll_poll_backend", a_p);
+    CHECK_EQ(backend, test_backend());
     int epfd = call_int("swiftpoll_poll_fd", a_p);
-    CHECK(epfd >= 0);
+    /* poll(2) has no fd: -ENOTSUP, sign-extended */
+    if (backend == SWIFTPOLL_BACKEND_POLL)
+        CHECK_EQ(epfd, -ENOTSUP);
+    else
+        CHECK(epfd >= 0);
+    {
+        const char *name = call_ptr("swiftpoll_backend_name", (void *[]){ &backend });
+        CHECK_MSG(name && strcmp(name, test_backend_name()) == 0, "backend name %s",
+                  name ? name : "(null)");
+        int unknown = -1;
+        CHECK(call_ptr("swiftpoll_backend_name", (void *[]){ &unknown }) == NULL);
+        /* a second poll, over the same backend by number; -EINVAL for 4 */
+        swiftpoll_poll *q = NULL, **qp = &q;
+        CHECK_EQ(call_int("swiftpoll_poll_new_backend", (void *[]){ &qp, &backend }), 0);
+        CHECK(q != NULL);
+        CHECK_EQ(call_int("swiftpoll_poll_backend", (void *[]){ &q }), backend);
+        call("swiftpoll_poll_free", (void *[]){ &q });
+        int four = 4;
+        q = NULL;
+        CHECK_EQ(call_int("swiftpoll_poll_new_backend", (void *[]){ &qp, &four }), -EINVAL);
+        CHECK(q == NULL);
+        void *nullp = NULL;
+        CHECK_EQ(call_int("swiftpoll_poll_backend", (void *[]){ &nullp }), -EINVAL);
+    }
     swiftpoll_registry *reg = call_ptr("swiftpoll_poll_registry", a_p);
     CHECK(reg != NULL);
 
@@ -164,7 +192,8 @@ int main(int argc, char **argv)
     /* (a capacity above the buffer would be a lie the kernel may answer
      * with EFAULT, so size_t is exercised with honest values only) */
     timeout = 0;
-    CHECK_EQ(call_int("swiftpoll_poll_wait", a_wait), 0);
+    /* edge: nothing new; poll(2) reports edge as level (the byte is unread) */
+    CHECK_EQ(call_int("swiftpoll_poll_wait", a_wait), backend == SWIFTPOLL_BACKEND_POLL ? 1 : 0);
     cap = 0;
     CHECK_EQ(call_int("swiftpoll_poll_wait", a_wait), -EINVAL);
     cap = 8;

@@ -10,6 +10,11 @@
  * a wake is known to be pending, so nothing can hang), clone / free
  * sequences, several polls, wakers outliving their poll.
  *
+ * Each poll is made over the backend a byte of the input picks (epoll, poll(2), or
+ * the default), so both Linux backends are fuzzed in every run; the model knows
+ * what differs (no poll fd on poll(2), its flag formulas, and that a program
+ * deregisters before close there).
+ *
  * A model of what ABI.md promises checks every return value:
  *   - the exact result (or, where ABI.md leaves the order of checks open,
  *     a result from the set of errors that apply);
@@ -98,7 +103,8 @@ struct reg {             /* one registration of a harness fd in an instance */
     int armed;           /* ONESHOT: not yet reported since (re)arming */
 };
 
-struct inst {            /* an epoll instance (a poll and its clones) */
+struct inst {            /* an epoll instance or poll(2) table (a poll and its clones) */
+    int backend;         /* SWIFTPOLL_BACKEND_EPOLL or _POLL */
     int refs;            /* poll + clones alive */
     int wakers;          /* live wakers (ABI: at most 1) */
     struct reg reg[NFD];
@@ -232,10 +238,11 @@ static int pick_fd(int *slot, int *cls, int inst) {
         *cls = FC_CLOSED;
         return fd;
     }
-    /* The epoll fd of the poll whose registry this is. */
+    /* The epoll fd of the poll whose registry this is (poll(2) has none:
+     * -ENOTSUP, which as an fd is a negative one). */
     for (int p = 0; p < NPOLL; p++)
         if (polls[p].h && polls[p].inst == inst) {
-            *cls = FC_OWN_EPOLL;
+            *cls = insts[inst].backend == SWIFTPOLL_BACKEND_POLL ? FC_NEG : FC_OWN_EPOLL;
             return swiftpoll_poll_fd(polls[p].h);
         }
     *cls = FC_SKIP;
@@ -258,7 +265,11 @@ static void expect_in(const char *fn, int rc, uint64_t allowed_errs, int ok_allo
 static void op_poll_new(void) {
     int i = u8() % NPOLL;
     if (polls[i].h) return;
-    if (u8() % 16 == 0) {
+    /* The same byte picks the backend: (sel >> 4) & 3 = 0 swiftpoll_poll_new
+     * (the default: epoll, or SWIFTPOLL_BACKEND's), 1 epoll, 2 and 3 poll(2). */
+    uint8_t sel = u8();
+    int which = (sel >> 4) & 3;
+    if (sel % 16 == 0) {
         errno_arm();
         int rc = swiftpoll_poll_new(NULL);
         errno_check("swiftpoll_poll_new");
@@ -267,15 +278,27 @@ static void op_poll_new(void) {
     }
     swiftpoll_poll *p = (swiftpoll_poll *)(uintptr_t)0x1;
     errno_arm();
-    int rc = swiftpoll_poll_new(&p);
+    int rc = which == 0 ? swiftpoll_poll_new(&p)
+                        : swiftpoll_poll_new_backend(&p, which == 1 ? SWIFTPOLL_BACKEND_EPOLL
+                                                                    : SWIFTPOLL_BACKEND_POLL);
     errno_check("swiftpoll_poll_new");
     expect_in("swiftpoll_poll_new", rc, 0, 1);
     if (!p || p == (swiftpoll_poll *)(uintptr_t)0x1) violation("swiftpoll_poll_new: 0 but no handle");
+    int backend = swiftpoll_poll_backend(p);
+    if (which == 1 && backend != SWIFTPOLL_BACKEND_EPOLL) violation("asked for epoll, got backend %d", backend);
+    if (which >= 2 && backend != SWIFTPOLL_BACKEND_POLL) violation("asked for poll(2), got backend %d", backend);
+    if (backend != SWIFTPOLL_BACKEND_EPOLL && backend != SWIFTPOLL_BACKEND_POLL)
+        violation("swiftpoll_poll_backend gave %d", backend);
     polls[i].h = p;
     polls[i].inst = inst_new();
+    insts[polls[i].inst].backend = backend;
     int fd = swiftpoll_poll_fd(p);
-    if (fd < 0 || fcntl(fd, F_GETFD) < 0) violation("swiftpoll_poll_fd gave %d, not an open fd", fd);
-    if (!(fcntl(fd, F_GETFD) & FD_CLOEXEC)) violation("epoll fd %d is not close-on-exec", fd);
+    if (backend == SWIFTPOLL_BACKEND_POLL) {
+        if (fd != -ENOTSUP) violation("swiftpoll_poll_fd on poll(2) gave %d, not -ENOTSUP", fd);
+    } else {
+        if (fd < 0 || fcntl(fd, F_GETFD) < 0) violation("swiftpoll_poll_fd gave %d, not an open fd", fd);
+        if (!(fcntl(fd, F_GETFD) & FD_CLOEXEC)) violation("epoll fd %d is not close-on-exec", fd);
+    }
 }
 
 static void op_poll_free(void) {
@@ -405,12 +428,15 @@ static int check_events(int p, const swiftpoll_event *ev, int n, size_t cap, uin
     for (int k = 0; k < n; k++) {
         const swiftpoll_event *e = &ev[k];
         if (e->flags & ~0x3fu) violation("event flags %#x have unknown bits", e->flags);
-        /* mio's formulas, from the raw epoll bits */
+        /* mio's formulas, from the raw epoll bits; poll(2)'s from revents
+         * (error includes NVAL 0x020, read_closed is HUP or RDHUP alone) */
         uint32_t raw = e->raw, f = 0;
+        int on_poll = I->backend == SWIFTPOLL_BACKEND_POLL;
         if (raw & (0x001 | 0x002)) f |= 0x01;
         if (raw & 0x004) f |= 0x02;
-        if (raw & 0x008) f |= 0x04;
-        if ((raw & 0x010) || ((raw & 0x001) && (raw & 0x2000))) f |= 0x08;
+        if (raw & (on_poll ? 0x028u : 0x008u)) f |= 0x04;
+        if (on_poll ? (raw & (0x010 | 0x2000)) != 0 : ((raw & 0x010) || ((raw & 0x001) && (raw & 0x2000))))
+            f |= 0x08;
         if ((raw & 0x010) || ((raw & 0x004) && (raw & 0x008)) || raw == 0x008) f |= 0x10;
         if (raw & 0x002) f |= 0x20;
         if (e->flags != f)
@@ -575,9 +601,31 @@ static void op_wake_then_block(void) {
     violation("lost wake: %d waits after a wake, no event with the waker's token", 2 * NFD + 4);
 }
 
+/* A registry of instance i (its poll's own or a clone), or NULL. */
+static swiftpoll_registry *inst_registry(int i) {
+    for (int p = 0; p < NPOLL; p++)
+        if (polls[p].h && polls[p].inst == i) return swiftpoll_poll_registry(polls[p].h);
+    for (int c = 0; c < NCLONE; c++)
+        if (clones[c].h && clones[c].inst == i) return clones[c].h;
+    return NULL;
+}
+
 static void fd_close_slot(int s) {
-    /* Closing the only descriptor of a file drops its registrations. */
-    for (int i = 0; i < NINST; i++) insts[i].reg[s].on = 0;
+    /* Closing the only descriptor of a file drops its epoll registrations.
+     * poll(2) cannot see a close (its entry would report POLLNVAL, or a new
+     * file that takes the number, under the old token): deregister there
+     * first, as a program over poll(2) must. */
+    for (int i = 0; i < NINST; i++) {
+        if (insts[i].refs > 0 && insts[i].reg[s].on && insts[i].backend == SWIFTPOLL_BACKEND_POLL) {
+            swiftpoll_registry *r = inst_registry(i);
+            if (!r) violation("harness: live poll(2) instance %d without a registry", i);
+            errno_arm();
+            int rc = swiftpoll_registry_deregister(r, fds[s].fd);
+            errno_check("swiftpoll_registry_deregister");
+            expect_in("swiftpoll_registry_deregister (poll(2), before close)", rc, 0, 1);
+        }
+        insts[i].reg[s].on = 0;
+    }
     if (fds[s].peer >= 0) close(fds[s].peer);
     close(fds[s].fd);
     fds[s].kind = FK_NONE;
@@ -673,9 +721,9 @@ static void teardown(void) {
         if (clones[c].h) swiftpoll_registry_free(clones[c].h), clones[c].h = NULL;
     for (int p = 0; p < NPOLL; p++)
         if (polls[p].h) swiftpoll_poll_free(polls[p].h), polls[p].h = NULL;
+    memset(insts, 0, sizeof insts); /* every handle is gone: so are the registrations */
     for (int s = 0; s < NFD; s++)
         if (fds[s].kind != FK_NONE) fd_close_slot(s);
-    memset(insts, 0, sizeof insts);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {

@@ -14,7 +14,10 @@ OP = dict(poll_new=0, poll_free=1, poll_fd=2, try_clone=3, registry_free=4, regi
           wake_block=14, fd_open=15, fd_poke=17, fd_close=18, misc=19)
 E = 7  # errno probe byte
 
-def poll_new(i=0): return [OP['poll_new'], i, 1, E]
+# poll_new's second byte: % 16 == 0 is the NULL-out case; (b >> 4) & 3 picks the
+# backend: 0 the default (swiftpoll_poll_new), 1 epoll, 2 poll(2).
+BACKEND = [0]
+def poll_new(i=0): return [OP['poll_new'], i, 1 | (BACKEND[0] << 4), E]
 def poll_free(i=0): return [OP['poll_free'], i, E]
 def fd_open(s, kind): return [OP['fd_open'], s, kind - 1]   # 1 eventfd 2 pipe_r 3 pipe_w 4 sock 5 memfd
 def poke(s, what): return [OP['fd_poke'], s, what]
@@ -36,7 +39,7 @@ def waker_free(w=0): return [OP['waker_free'], w, E]
 def wake_block(w=0, t=0, cap=0): return [OP['wake_block'], w, t, cap, E] + [E] * 4
 def misc(x): return [OP['misc']] + list(struct.pack('<i', x)) + [E]
 
-SEEDS = {
+def seeds(): return {
     'basic-eventfd': poll_new() + fd_open(0, 1) + ctl('register', reg_poll(), 0) + poke(0, 0) + wait()
         + wait() + ctl('deregister', reg_poll(), 0) + poke(0, 0) + wait() + fd_close(0) + poll_free(),
     'pipe-hup': poll_new() + fd_open(1, 2) + ctl('register', reg_poll(), 1, 3, 2) + poke(1, 0) + wait()
@@ -74,10 +77,18 @@ SEEDS = {
 def main():
     out = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'corpus')
     os.makedirs(out, exist_ok=True)
-    for name, data in SEEDS.items():
-        with open(os.path.join(out, 'seed-' + name), 'wb') as f:
-            f.write(bytes(b & 0xff for b in data))
-    print(f"wrote {len(SEEDS)} seeds to {out}")
+    n = 0
+    # every scenario over the default backend (seed-NAME) and over poll(2)
+    # (seed-NAME-poll)
+    for backend, suffix in ((0, ''), (2, '-poll')):
+        BACKEND[0] = backend
+        for name, data in seeds().items():
+            if suffix and name == 'strerror':
+                continue  # makes no poll: the same bytes either way
+            with open(os.path.join(out, 'seed-' + name + suffix), 'wb') as f:
+                f.write(bytes(b & 0xff for b in data))
+            n += 1
+    print(f"wrote {n} seeds to {out}")
 
 if __name__ == '__main__':
     main()

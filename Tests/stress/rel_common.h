@@ -120,4 +120,25 @@ static inline uint32_t rel_expected_flags(uint32_t raw) {
     return f;
 }
 
+/* mio's poll(2) formulas (selector/poll.rs) on the revents bits: readable =
+ * IN|PRI, writable = OUT, error = ERR|NVAL, read_closed = HUP|RDHUP,
+ * write_closed = HUP | (OUT&ERR) | (raw == ERR), priority = PRI. */
+static inline uint32_t rel_expected_flags_poll(uint32_t raw) {
+    const uint32_t IN = 0x001, PRI = 0x002, OUT = 0x004, ERR = 0x008,
+                   HUP = 0x010, NVAL = 0x020, RDHUP = 0x2000;
+    uint32_t f = 0;
+    if (raw & (IN | PRI)) f |= 0x01;
+    if (raw & OUT) f |= 0x02;
+    if (raw & (ERR | NVAL)) f |= 0x04;
+    if (raw & (HUP | RDHUP)) f |= 0x08;
+    if ((raw & HUP) || ((raw & OUT) && (raw & ERR)) || raw == ERR) f |= 0x10;
+    if (raw & PRI) f |= 0x20;
+    return f;
+}
+
+/* The formulas of a backend (SWIFTPOLL_BACKEND_POLL = 2; else epoll's). */
+static inline uint32_t rel_expected_flags_for(int backend, uint32_t raw) {
+    return backend == 2 ? rel_expected_flags_poll(raw) : rel_expected_flags(raw);
+}
+
 #endif
