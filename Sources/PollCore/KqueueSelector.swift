@@ -505,11 +505,11 @@ final class KqueueTable: @unchecked Sendable {
     func reregister(_ fd: Int32, token: Token, interest: Interest) throws(Errno) {
         guard interest.isValid else { throw .invalidArgument }
         if interest.contains(.priority) { throw .notSupported }
+        let identity = Self.identity(of: fd)
         lock()
         defer { unlock() }
         let s = state
-        // FDIndex marks empty entries with -1: never look a negative fd up.
-        guard fd >= 0, let i = s.pointee.index.find(fd) else { throw PollTable.notRegistered(fd) }
+        let i = try current(fd, identity)
         let old = s.pointee.slots[i]
         let filters = KqueueBits.filters(for: interest)
         let mode = KqueueBits.mode(for: interest)
@@ -544,11 +544,11 @@ final class KqueueTable: @unchecked Sendable {
     }
 
     func deregister(_ fd: Int32) throws(Errno) {
+        let identity = Self.identity(of: fd)
         lock()
         defer { unlock() }
         let s = state
-        // FDIndex marks empty entries with -1: never look a negative fd up.
-        guard fd >= 0, let i = s.pointee.index.find(fd) else { throw PollTable.notRegistered(fd) }
+        let i = try current(fd, identity)
         let old = s.pointee.slots[i]
         let error: Int32 = withUnsafeTemporaryAllocation(of: KEvent.self, capacity: 2) { list -> Int32 in
             let changes = list.baseAddress!
@@ -566,6 +566,41 @@ final class KqueueTable: @unchecked Sendable {
         // (EBADF, as epoll says for a closed fd; the registration is gone there too).
         removeSlot(fd)
         if error != 0 { throw Errno(rawValue: error < 0 ? -error : error) }
+    }
+
+    /// What `fstat` says of `fd` (errno or 0, and its identity), taken before the lock.
+    static func identity(of fd: Int32) -> (error: Int32, device: UInt64, inode: UInt64) {
+        var kind: Int32 = 0
+        var device: UInt64 = 0
+        var inode: UInt64 = 0
+        let r = fd < 0 ? -EBADF : sp_fd_identity(fd, &kind, &device, &inode)
+        return (r < 0 ? -r : 0, device, inode)
+    }
+
+    /// The slot of `fd` if its registration is still the file's, with the mutex held.
+    /// Otherwise epoll's answer: not in the table → EBADF for a closed fd, else ENOENT;
+    /// in the table but its file closed (EBADF) or the number now another file's
+    /// (ENOENT: epoll forgot the old file, the new one was never registered) → the
+    /// registration is forgotten (its knotes deleted where still there: libkqueue
+    /// keeps a closed fd's knotes) and that error thrown.
+    func current(_ fd: Int32, _ identity: (error: Int32, device: UInt64, inode: UInt64)) throws(Errno) -> Int {
+        // FDIndex marks empty entries with -1: never look a negative fd up.
+        guard fd >= 0, let i = state.pointee.index.find(fd) else {
+            throw identity.error == EBADF ? .badFileDescriptor : .noSuchFileOrDirectory
+        }
+        let slot = state.pointee.slots[i]
+        let stale: Errno? = identity.error != 0 ? Errno(rawValue: identity.error)
+            : slot.device != identity.device || slot.inode != identity.inode ? .noSuchFileOrDirectory : nil
+        guard let stale else { return i }
+        withUnsafeTemporaryAllocation(of: KEvent.self, capacity: 2) { list in
+            var results: (Int32, Int32) = (0, 0)
+            let n = Self.changes(fd, token: 0, from: slot.filters, to: 0, mode: 0, into: list.baseAddress!)
+            withUnsafeMutableBytes(of: &results) { raw in
+                _ = apply(list.baseAddress!, count: n, results: raw.baseAddress!.assumingMemoryBound(to: Int32.self))
+            }
+        }
+        removeSlot(fd)
+        throw stale
     }
 
     /// Removes `fd`'s slot (present); with the mutex held.

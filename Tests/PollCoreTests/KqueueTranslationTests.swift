@@ -397,6 +397,42 @@ struct KqueueTranslationTests {
         #expect(throws: Errno.fileExists) { try m.selector.register(x, token: Token(3), interest: .readable) }
     }
 
+    @Test("a registered fd closed, or its number now another file's: reregister/deregister answer as epoll (EBADF, ENOENT) and forget it")
+    func staleRegistrations() throws {
+        let m = ModelSelector()
+        let p = try makePipe()
+        defer { closeFD(p.read); closeFD(p.write) }
+        // A high number nobody else gets while it is closed (the lowest free one is
+        // what open/socket/pipe hand out).
+        let high: Int32 = 900
+        try #require(dup2(p.read, high) == high)
+        try m.selector.register(high, token: Token(1), interest: .readable)
+        closeFD(high)
+        _ = m.takeChanges()
+        #expect(throws: Errno.badFileDescriptor) { try m.selector.deregister(high) }
+        // Its knote deleted (libkqueue keeps a closed fd's), the entry gone.
+        #expect(m.takeChanges() == [[Change(high, R, DEL, udata: 0)]])
+        #expect(m.selector.table.slot(high) == nil)
+
+        let q = try makePipe()
+        defer { closeFD(q.write) }
+        try m.selector.register(q.read, token: Token(2), interest: [.readable, .writable])
+        let (a, b) = try makeSocketPair()
+        defer { closeFD(a); closeFD(b) }
+        try #require(dup2(a, q.read) == q.read) // the number is now a socket's
+        defer { closeFD(q.read) }
+        _ = m.takeChanges()
+        #expect(throws: Errno.noSuchFileOrDirectory) {
+            try m.selector.reregister(q.read, token: Token(3), interest: .readable)
+        }
+        #expect(m.takeChanges() == [[Change(q.read, R, DEL, udata: 0), Change(q.read, W, DEL, udata: 0)]])
+        #expect(throws: Errno.noSuchFileOrDirectory) { try m.selector.deregister(q.read) }
+        #expect(m.takeChanges().isEmpty)
+        // The new file registers as new.
+        try m.selector.register(q.read, token: Token(4), interest: .readable)
+        #expect(m.selector.table.slot(q.read)?.token == 4)
+    }
+
     @Test("event formulas (mio's kqueue Event::is_*) and raw bits on every synthetic kevent")
     func formulas() throws {
         let ECONNRESET_: UInt32 = 104
