@@ -112,8 +112,8 @@ enum KqueueBits {
     static let rawEOFError: UInt32 = 0x80
 
     /// The mode flags of an interest: oneshot → EV_DISPATCH (disabled after one report,
-    /// re-enabled by reregister; the sibling filter is disabled by the backend), level →
-    /// none, edge → EV_CLEAR.
+    /// re-armed by reregister, which adds it afresh; the sibling filter is disabled by
+    /// the backend), level → none, edge → EV_CLEAR.
     static func mode(for interest: Interest) -> UInt16 {
         if interest.contains(.oneshot) { return DISPATCH }
         if interest.contains(.level) { return 0 }
