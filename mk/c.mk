@@ -2,11 +2,13 @@
 #
 #   make test-c     (part of make test) stage the library in build/stage-c, then
 #                   Tests/c/run.sh: the C tests built through pkg-config against that
-#                   install, the libffi test, the header in C99/C11/C17/C++11..20 with
-#                   gcc and clang, the artifact checks (exports, SONAME, libc only),
-#                   and the examples; ends with "N passed, N failed"
+#                   install and run once per backend (epoll, poll), the libffi test,
+#                   the header in C99/C11/C17/C++11..20 with gcc and clang, the
+#                   artifact checks (exports, SONAME, libc only), and the examples
+#                   (per backend); ends with "N passed, N failed"
 #   make examples   build the library, stage it, build examples/*.c with
 #                   cc x.c $(pkg-config --cflags --libs swiftpoll) and run them
+#                   (then again with SWIFTPOLL_BACKEND=poll)
 #
 # Tests/c/run.sh STAGE_DIR takes CC, EXTRA_CFLAGS, EXTRA_LDFLAGS, OUT and
 # SKIP="alloc ffi header artifact examples" for runs against other builds
@@ -37,4 +39,6 @@ examples:
 		$(CC) -std=c11 -O2 -Wall -Wextra $$src -o $(EXAMPLES_OUT)/$$name \
 			$$(pkg-config --cflags --libs swiftpoll) -Wl,-rpath,$(EXAMPLES_STAGE)/lib; \
 		timeout 60 $(EXAMPLES_OUT)/$$name; \
+		echo "== $$name again over poll(2): SWIFTPOLL_BACKEND=poll"; \
+		SWIFTPOLL_BACKEND=poll timeout 60 $(EXAMPLES_OUT)/$$name; \
 	done

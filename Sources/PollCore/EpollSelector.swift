@@ -97,29 +97,8 @@ public struct EpollSelector: SelectorBackend {
         return fd
     }
 
-    /// One `write` of 1 (or, on counter overflow, a `read` and a `write`).
-    ///
-    /// The counter is never drained in normal operation: every write re-queues the
-    /// edge-triggered eventfd. Only when it would overflow (2^64-2 wakes) is it reset.
     @inlinable @inline(__always)
-    public static func wake(_ fd: Int32) throws(Errno) {
-        var one: UInt64 = 1
-        while true {
-            let written = sp_write(fd, &one, 8)
-            if written >= 0 { return }
-            switch Int32(truncatingIfNeeded: -written) {
-            case EINTR:
-                continue
-            case EAGAIN:
-                // The counter would pass 2^64-2: reset it, then write again.
-                var counter: UInt64 = 0
-                let got = sp_read(fd, &counter, 8)
-                if got < 0 && got != -Int(EAGAIN) && got != -Int(EINTR) { _ = try check(got) }
-            default:
-                _ = try check(written)
-            }
-        }
-    }
+    public static func wake(_ fd: Int32) throws(Errno) { try wakeEventFD(fd) }
 
     public static func releaseWaker(_ fd: Int32) { closeIgnoringErrors(fd) }
 }

@@ -74,19 +74,19 @@ public struct PollSelector: SelectorBackend {
 
     // MARK: waker
 
-    /// The table whose flag and notifier the waker uses (one reference held).
+    /// The waker's eventfd, polled beside the table's entries, and the table (one
+    /// reference held).
     public struct WakerState: @unchecked Sendable {
         let table: Unmanaged<PollTable>
+        let fd: Int32
     }
 
     public func makeWaker(token: Token) throws(Errno) -> WakerState {
-        table._withUnsafeGuaranteedRef { $0.installWaker(token: token) }
-        return WakerState(table: table.retain())
+        let fd = try withTable { (t) throws(Errno) in try t.installWaker(token: token) }
+        return WakerState(table: table.retain(), fd: fd)
     }
 
-    public static func wake(_ waker: WakerState) throws(Errno) {
-        waker.table._withUnsafeGuaranteedRef { $0.wake() }
-    }
+    public static func wake(_ waker: WakerState) throws(Errno) { try wakeEventFD(waker.fd) }
 
     public static func releaseWaker(_ waker: WakerState) {
         waker.table._withUnsafeGuaranteedRef { $0.removeWaker() }
@@ -179,7 +179,8 @@ struct PollState {
     /// Where the next scan of results starts, so that no fd starves when more are ready
     /// than fit.
     var cursor: Int
-    var hasWaker: Bool
+    /// The waker's eventfd, or -1.
+    var wakerFD: Int32
     var wakerToken: UInt64
 }
 
@@ -190,8 +191,6 @@ final class PollTable: @unchecked Sendable {
     let mutex: UnsafeMutableRawPointer
     /// The internal notifier: an eventfd (read and written through the same fd).
     let notifier: Int32
-    /// A user wake is pending (set by `wake`, taken by the waiter).
-    let userWake = Atomic<Bool>(false)
 
     private init(state: UnsafeMutablePointer<PollState>, mutex: UnsafeMutableRawPointer, notifier: Int32) {
         self.state = state
@@ -230,7 +229,7 @@ final class PollTable: @unchecked Sendable {
             waitFDs: waitFDs.bindMemory(to: pollfd.self, capacity: n),
             nextWaitFDs: nil, count: 1, capacity: n, index: index,
             generation: 1, copiedGeneration: 0, polling: false, notified: false, cursor: 1,
-            hasWaker: false, wakerToken: 0))
+            wakerFD: -1, wakerToken: 0))
         s.pointee.fds[0] = pollfd(fd: notifier, events: Int16(POLLIN), revents: 0)
         s.pointee.slots[0] = PollSlot(fd: notifier, interest: 0, token: 0, device: 0, inode: 0)
         return PollTable(state: s, mutex: mutex, notifier: notifier)
@@ -268,9 +267,11 @@ final class PollTable: @unchecked Sendable {
         // EAGAIN: the counter is at its maximum, so the notifier is readable anyway.
     }
 
-    func drainNotifier() {
+    func drainNotifier() { Self.drain(notifier) }
+
+    static func drain(_ eventfd: Int32) {
         var counter: UInt64 = 0
-        while sp_read(notifier, &counter, 8) == -Int(EINTR) {}
+        while sp_read(eventfd, &counter, 8) == -Int(EINTR) {}
     }
 
     // MARK: registration
@@ -301,7 +302,7 @@ final class PollTable: @unchecked Sendable {
             changed()
             return
         }
-        try reserve(s.pointee.count + 1)
+        try reserve(s.pointee.count + 2)  // the new entry, and the waker's slot in waitFDs
         guard s.pointee.index.insert(fd, slot: s.pointee.count) else { throw .noMemory }
         let i = s.pointee.count
         s.pointee.slots[i] = slot
@@ -429,14 +430,20 @@ final class PollTable: @unchecked Sendable {
             let generation = s.pointee.generation
             let count = s.pointee.count
             let waitFDs = s.pointee.waitFDs
+            // The waker's eventfd after the entries (capacity > count, see `reserve`):
+            // user wakes stay apart from the notifier, which registrations drain.
+            let wakerFD = s.pointee.wakerFD
+            var polled = count
+            if wakerFD >= 0 {
+                waitFDs[count] = pollfd(fd: wakerFD, events: Int16(POLLIN), revents: 0)
+                polled = count + 1
+            }
             s.pointee.polling = true
             unlock()
 
-            // A wake that could not be reported last time (capacity) must not block.
-            if userWake.load(ordering: .relaxed) { timeout = 0 }
             let result = timeout < 0
-                ? sp_ppoll(waitFDs, UInt(count), -1, 0)
-                : sp_ppoll(waitFDs, UInt(count), timeout / 1_000_000_000, timeout % 1_000_000_000)
+                ? sp_ppoll(waitFDs, UInt(polled), -1, 0)
+                : sp_ppoll(waitFDs, UInt(polled), timeout / 1_000_000_000, timeout % 1_000_000_000)
 
             lock()
             s.pointee.polling = false
@@ -452,10 +459,15 @@ final class PollTable: @unchecked Sendable {
                 if waitFDs[0].revents != 0 { fdEvents -= 1 }
                 drainNotifier()
             }
-            // After the drain: a wake whose write the drain consumed is still seen here.
-            if s.pointee.hasWaker && userWake.exchange(false, ordering: .acquiring) {
-                events[0] = Event(token: Token(s.pointee.wakerToken), flags: .readable, raw: PollBits.IN)
-                produced = 1
+            if polled > count && waitFDs[count].revents != 0 {
+                fdEvents -= 1
+                // Still this poll's waker (not freed during the wait): reported, and its
+                // counter read, so that the next wake is a new event.
+                if s.pointee.wakerFD == wakerFD {
+                    Self.drain(wakerFD)
+                    events[0] = Event(token: Token(s.pointee.wakerToken), flags: .readable, raw: PollBits.IN)
+                    produced = 1
+                }
             }
             if fdEvents > 0 && s.pointee.generation == generation {
                 produced = collect(waitFDs, count: count, into: events, from: produced, capacity: capacity)
@@ -514,26 +526,27 @@ final class PollTable: @unchecked Sendable {
 
     // MARK: waker
 
-    func installWaker(token: Token) {
+    /// An eventfd for the waker (non-blocking, close-on-exec): a wait polls it after
+    /// the entries, reports it with `token` and reads its counter. It is not in the
+    /// table, so a registration never touches it (mio#1874: there, a deregistration
+    /// drains the notifier that user wakes share).
+    func installWaker(token: Token) throws(Errno) -> Int32 {
+        let fd = try check(sp_eventfd(0, Int32(EFD_CLOEXEC | EFD_NONBLOCK)))
         lock()
+        state.pointee.wakerFD = fd
         state.pointee.wakerToken = token.rawValue
-        state.pointee.hasWaker = true
-        userWake.store(false, ordering: .relaxed)
+        changed()  // a wait in progress polls it from now on
         unlock()
+        return fd
     }
 
     func removeWaker() {
         lock()
-        state.pointee.hasWaker = false
-        userWake.store(false, ordering: .relaxed)
+        let fd = state.pointee.wakerFD
+        state.pointee.wakerFD = -1
+        changed()
         unlock()
-    }
-
-    /// No lock (async-signal-safe): the flag, then the notifier, unless a wake is
-    /// already pending (its writer has written or is about to).
-    func wake() {
-        if userWake.exchange(true, ordering: .releasing) { return }
-        notify()
+        closeIgnoringErrors(fd)
     }
 }
 

@@ -1,3 +1,4 @@
+import CPollSys
 import Synchronization
 
 /// Makes a wait on its poll return an event with its token and `isReadable`, from any
@@ -29,14 +30,17 @@ public final class Waker: Sendable {
         self.shared = shared
     }
 
-    /// The waker's own descriptor where the backend has one (epoll: its eventfd), else
-    /// -1; for tests.
+    /// The waker's own descriptor where the backend has one (epoll and poll(2): its
+    /// eventfd), else -1; for tests.
     package var fd: Int32 {
         switch state {
         #if os(Linux)
         case .epoll(let fd): return fd
         #endif
-        default: return -1
+        case .poll(let w): return w.fd
+        #if SWIFTPOLL_KQUEUE
+        case .kqueue: return -1
+        #endif
         }
     }
 
@@ -50,5 +54,31 @@ public final class Waker: Sendable {
     @inlinable @inline(__always)
     public func wake() throws(Errno) {
         try state.wake()
+    }
+}
+
+/// Adds 1 to an eventfd: one `write` (or, on counter overflow, a `read` and a `write`).
+/// Never blocks, async-signal-safe.
+///
+/// The counter is never drained by the waker itself: on epoll every write re-queues
+/// the edge-triggered eventfd; the poll(2) backend reads it when it reports the wake.
+/// Only when it would overflow (2^64-2 wakes) is it reset here.
+@inlinable @inline(__always)
+func wakeEventFD(_ fd: Int32) throws(Errno) {
+    var one: UInt64 = 1
+    while true {
+        let written = sp_write(fd, &one, 8)
+        if written >= 0 { return }
+        switch Int32(truncatingIfNeeded: -written) {
+        case EINTR:
+            continue
+        case EAGAIN:
+            // The counter would pass 2^64-2: reset it, then write again.
+            var counter: UInt64 = 0
+            let got = sp_read(fd, &counter, 8)
+            if got < 0 && got != -Int(EAGAIN) && got != -Int(EINTR) { _ = try check(got) }
+        default:
+            _ = try check(written)
+        }
     }
 }

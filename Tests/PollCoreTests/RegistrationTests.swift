@@ -343,28 +343,19 @@ struct RegistrationTests {
         #expect(events.map(\.token.rawValue) == [raw])
     }
 
-    @Test("registration from another thread wakes a blocking wait")
-    func registerFromAnotherThreadWakesWait() throws {
-        let poll = try Poll()
+    @Test("each backend: a registration from another thread during a blocking wait is seen by that wait",
+          arguments: linuxBackends)
+    func registerFromAnotherThreadWakesWait(backend: Backend) throws {
+        let poll = try Poll(backend: backend)
+        let idle = try makeEventFD()
+        defer { closeFD(idle) }
+        try poll.registry.register(idle, token: Token(1), interest: .readable)
         let efd = try makeEventFD(initial: 1) // ready: registering it makes an event
         defer { closeFD(efd) }
-        let outcome = Shared<WaitOutcome>(.pending)
-        let (waiter, tid) = try startThread {
-            do throws(Errno) {
-                // Bounded: 10 s is the test's failure mode, not its expectation.
-                outcome.value = .events(try waitEvents(poll, timeout: .seconds(10)))
-            } catch {
-                outcome.value = .failed(error)
-            }
-        }
         // The registration must happen while the other thread sleeps in the kernel.
-        #expect(waitUntilBlockedInEpoll(tid))
+        let wait = try BlockedWait(poll)
+        #expect(wait.isBlocked)
         try poll.registry.register(efd, token: Token(5), interest: .readable)
-        waiter.join()
-        guard case .events(let events) = outcome.value else {
-            Issue.record("wait did not return events: \(outcome.value)")
-            return
-        }
-        #expect(events.map(\.token) == [Token(5)])
+        #expect(wait.events().map(\.token) == [Token(5)])
     }
 }

@@ -431,6 +431,39 @@ enum WaitOutcome: Sendable {
     case failed(Errno)
 }
 
+/// A wait on another thread, started and left blocked in the kernel: `events()` joins
+/// it and gives what it returned (an issue is recorded if it failed).
+struct BlockedWait {
+    let thread: TestThread
+    let outcome: Shared<WaitOutcome>
+    let isBlocked: Bool
+
+    /// Starts `waitEvents(poll, timeout:)` on a new thread and waits (bounded) until it
+    /// sleeps in the backend's wait.
+    init(_ poll: Poll, timeout: Duration = .seconds(10)) throws {
+        let outcome = Shared<WaitOutcome>(.pending)
+        let (thread, tid) = try startThread {
+            do throws(Errno) {
+                outcome.value = .events(try waitEvents(poll, timeout: timeout))
+            } catch {
+                outcome.value = .failed(error)
+            }
+        }
+        self.thread = thread
+        self.outcome = outcome
+        self.isBlocked = waitUntilBlockedInEpoll(tid)
+    }
+
+    func events(sourceLocation: SourceLocation = #_sourceLocation) -> [Event] {
+        thread.join()
+        guard case .events(let events) = outcome.value else {
+            Issue.record("wait did not return events: \(outcome.value)", sourceLocation: sourceLocation)
+            return []
+        }
+        return events
+    }
+}
+
 // MARK: is a thread blocked in epoll?
 
 private typealias GettidFunction = @convention(c) () -> Int32

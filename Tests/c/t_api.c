@@ -180,18 +180,18 @@ static void test_poll_basics(void)
         SKIP_ON(on_poll, "the poll has no fd (swiftpoll_poll_fd is -ENOTSUP): epoll fd checks");
         CHECK_EQ(fd, -ENOTSUP);
     } else {
-    CHECK(fd >= 0);
-    CHECK(fd_is_open(fd));
-    CHECK_MSG(fcntl(fd, F_GETFD) & FD_CLOEXEC, "the epoll fd is not close-on-exec");
-    SKIP_ON(on_kqueue, "the poll's descriptor is a kqueue, not an epoll fd");
-    if (!on_kqueue()) {
-        /* it is an epoll fd: epoll_ctl accepts it */
-        int efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-        struct epoll_event e = { .events = EPOLLIN, .data.u64 = 1 };
-        CHECK_EQ(epoll_ctl(fd, EPOLL_CTL_ADD, efd, &e), 0);
-        CHECK_EQ(epoll_ctl(fd, EPOLL_CTL_DEL, efd, NULL), 0);
-        close(efd);
-    }
+        CHECK(fd >= 0);
+        CHECK(fd_is_open(fd));
+        CHECK_MSG(fcntl(fd, F_GETFD) & FD_CLOEXEC, "the epoll fd is not close-on-exec");
+        SKIP_ON(on_kqueue, "the poll's descriptor is a kqueue, not an epoll fd");
+        if (!on_kqueue()) {
+            /* it is an epoll fd: epoll_ctl accepts it */
+            int efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+            struct epoll_event e = { .events = EPOLLIN, .data.u64 = 1 };
+            CHECK_EQ(epoll_ctl(fd, EPOLL_CTL_ADD, efd, &e), 0);
+            CHECK_EQ(epoll_ctl(fd, EPOLL_CTL_DEL, efd, NULL), 0);
+            close(efd);
+        }
     }
     swiftpoll_registry *reg, *reg2;
     CALL(reg, swiftpoll_poll_registry(p));
@@ -356,23 +356,23 @@ static void test_register_errors(void)
     SKIP_ON(on_poll, "no poll fd: -EINVAL for the poll's own fd and -ELOOP are epoll-only");
     int own = swiftpoll_poll_fd(p);
     if (on_epoll()) {
-    CALL(r, swiftpoll_registry_register(reg, own, 1, SWIFTPOLL_READABLE));
-    CHECK_EQ(r, -EINVAL);
-    swiftpoll_registry *clone = NULL;
-    CHECK_EQ(swiftpoll_registry_try_clone(reg, &clone), 0);
-    if (clone) {
-        CALL(r, swiftpoll_registry_register(clone, own, 1, SWIFTPOLL_READABLE));
+        CALL(r, swiftpoll_registry_register(reg, own, 1, SWIFTPOLL_READABLE));
         CHECK_EQ(r, -EINVAL);
-        swiftpoll_registry_free(clone);
-    }
+        swiftpoll_registry *clone = NULL;
+        CHECK_EQ(swiftpoll_registry_try_clone(reg, &clone), 0);
+        if (clone) {
+            CALL(r, swiftpoll_registry_register(clone, own, 1, SWIFTPOLL_READABLE));
+            CHECK_EQ(r, -EINVAL);
+            swiftpoll_registry_free(clone);
+        }
 
-    /* -ELOOP: two polls watching each other */
-    swiftpoll_poll *q = new_poll();
-    CHECK_EQ(swiftpoll_registry_register(swiftpoll_poll_registry(q), own, 1, SWIFTPOLL_READABLE),
-             0);
-    CALL(r, swiftpoll_registry_register(reg, swiftpoll_poll_fd(q), 2, SWIFTPOLL_READABLE));
-    CHECK_EQ(r, -ELOOP);
-    swiftpoll_poll_free(q);
+        /* -ELOOP: two polls watching each other */
+        swiftpoll_poll *q = new_poll();
+        CHECK_EQ(swiftpoll_registry_register(swiftpoll_poll_registry(q), own, 1, SWIFTPOLL_READABLE),
+                 0);
+        CALL(r, swiftpoll_registry_register(reg, swiftpoll_poll_fd(q), 2, SWIFTPOLL_READABLE));
+        CHECK_EQ(r, -ELOOP);
+        swiftpoll_poll_free(q);
     }
 
     /* the failing calls never relied on errno */

@@ -9,6 +9,18 @@
 #define BK_NAME "swiftpoll"
 #endif
 
+/* The backend the library chose (0.2.0+: $SWIFTPOLL_BACKEND picks poll(2)),
+ * printed as backend=NAME so that bench/run.py can tell a run over poll(2)
+ * from one that silently stayed on epoll.  Before 0.2.0 there is only epoll. */
+#if defined(SWIFTPOLL_BACKEND_POLL) && !defined(BK_NAME_OVERRIDE)
+static int bk_backend_id = SWIFTPOLL_BACKEND_EPOLL;
+#define BK_BACKEND() (swiftpoll_backend_name(bk_backend_id) ? swiftpoll_backend_name(bk_backend_id) : "?")
+#define BK_NOTE_BACKEND(p) (bk_backend_id = swiftpoll_poll_backend(p))
+#else
+#define BK_BACKEND() "epoll"
+#define BK_NOTE_BACKEND(p) ((void)(p))
+#endif
+
 typedef struct bk {
     swiftpoll_poll *p;
     swiftpoll_registry *r;
@@ -22,6 +34,7 @@ static void bk_threads(void) {}
 static int bk_open(bk *b, int cap) {
     int rc = swiftpoll_poll_new(&b->p);
     if (rc < 0) return rc;
+    BK_NOTE_BACKEND(b->p);
     b->r = swiftpoll_poll_registry(b->p);
     b->cap = (size_t)cap;
     b->evs = calloc((size_t)cap, sizeof *b->evs);

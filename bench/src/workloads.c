@@ -16,12 +16,15 @@
  * every event, every byte read exactly once, in order) and exits 1 with a
  * message on stderr if anything is off.  On success it prints ONE line:
  *
- *   BENCH impl=NAME workload=NAME ops=N ns=N ns_per_op=F allocs=N [k=v ...]
+ *   BENCH impl=NAME backend=NAME workload=NAME ops=N ns=N ns_per_op=F allocs=N [k=v ...]
  *
  * ns is the wall time of the timed section, ops the units of work in it,
  * allocs the heap allocations made in it (-1 when not counted).
  */
 #include BACKEND
+#ifndef BK_BACKEND
+#define BK_BACKEND() BK_NAME   /* the selector underneath, when it can vary */
+#endif
 #include <pthread.h>
 #include <signal.h>
 #include <sys/eventfd.h>
@@ -69,8 +72,8 @@ static void report(long ops, int64_t ns, long allocs, const char *extra_fmt, ...
         fail("--strict-allocs needs the allocation counter: LD_PRELOAD=build/bench/alloccount.so");
     if (g_strict_allocs && allocs != 0)
         fail("%ld heap allocations in the timed section (%ld ops); expected 0", allocs, ops);
-    printf("BENCH impl=%s workload=%s ops=%ld ns=%lld ns_per_op=%.2f allocs=%ld cpu_ns_per_op=%.2f",
-           BK_NAME, bench_workload, ops, (long long)ns, ops ? (double)ns / (double)ops : 0.0, allocs,
+    printf("BENCH impl=%s backend=%s workload=%s ops=%ld ns=%lld ns_per_op=%.2f allocs=%ld cpu_ns_per_op=%.2f",
+           BK_NAME, BK_BACKEND(), bench_workload, ops, (long long)ns, ops ? (double)ns / (double)ops : 0.0, allocs,
            ops ? (double)(cpu1 - g_cpu0) / (double)ops : 0.0);
     if (extra_fmt) {
         va_list ap;

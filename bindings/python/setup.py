@@ -29,6 +29,29 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 
 
+def _license() -> None:
+    """The repository's LICENSE, copied next to this file, where setuptools'
+    default license patterns find it and put it in the sdist and in the
+    wheel's .dist-info.  In an sdist the copy is already there."""
+    src = os.path.join(ROOT, "LICENSE")
+    dst = os.path.join(HERE, "LICENSE")
+    if not os.path.isfile(src):
+        return
+    with open(src, "rb") as f:
+        text = f.read()
+    try:
+        with open(dst, "rb") as f:
+            if f.read() == text:
+                return
+    except OSError:
+        pass
+    with open(dst, "wb") as f:
+        f.write(text)
+
+
+_license()
+
+
 def _library() -> str:
     pre = os.environ.get("SWIFTPOLL_PREBUILT_LIBRARY")
     if pre:

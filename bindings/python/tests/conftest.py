@@ -13,6 +13,51 @@ import swiftpoll
 
 TEST_TIMEOUT = float(os.environ.get("SWIFTPOLL_TEST_TIMEOUT", "120"))
 
+# The backend of every Poll() in this run: $SWIFTPOLL_BACKEND, else the
+# library's default (epoll on Linux).  tools/matrix.py runs the suite once per
+# backend and sets SWIFTPOLL_EXPECT_BACKEND, checked below, so a run that
+# believes it is on poll(2) cannot have run on epoll.
+with swiftpoll.Poll() as _p:
+    BACKEND = _p.backend
+EPOLL = BACKEND == "epoll"
+
+
+def epoll_only(why):
+    """For the few tests of epoll's own fd (the poll(2) backend has none)."""
+    return pytest.mark.skipif(not EPOLL, reason="epoll only: " + why)
+
+
+def cpython_suite(name):
+    """A module of CPython's own test package -- the running interpreter's,
+    which differs between versions.  An interpreter built without it (some
+    distributions split it off) skips the module, saying why; tools/matrix.py
+    counts such an interpreter as a failure.  A ``test`` package from anywhere
+    but this interpreter's stdlib is an error, not a silent substitute."""
+    import importlib
+    import sysconfig
+    try:
+        mod = importlib.import_module(name)
+    except ImportError as e:
+        pytest.skip("%s has no CPython test package (%s): %s" % (sys.executable, name, e),
+                    allow_module_level=True)
+    std = os.path.realpath(sysconfig.get_paths()["stdlib"])
+    where = os.path.realpath(mod.__file__)
+    if not where.startswith(std + os.sep):
+        raise ImportError("%s comes from %s, not from this interpreter's stdlib %s"
+                          % (name, where, std))
+    return mod
+
+
+def pytest_configure(config):
+    expect = os.environ.get("SWIFTPOLL_EXPECT_BACKEND")
+    if expect and expect != BACKEND:
+        raise pytest.UsageError("SWIFTPOLL_EXPECT_BACKEND=%s but Poll() runs over %s"
+                                % (expect, BACKEND))
+
+
+def pytest_report_header(config):
+    return "swiftpoll: %s, backend %s" % (swiftpoll.lib_path, BACKEND)
+
 
 @pytest.fixture(autouse=True)
 def _bounded():

@@ -5,13 +5,15 @@ the stdlib declares EPollEventLoopTests.  Imported, not copied."""
 import asyncio
 import sys
 
-from test.test_asyncio import test_events as _events
-from test.test_asyncio import test_sock_lowlevel as _sock
-from test.test_asyncio import test_sendfile as _sendfile
-from test.test_asyncio import test_subprocess as _subprocess
-from test.test_asyncio import utils as _utils
-
 from swiftpoll.selectors import SwiftPollSelector
+
+from conftest import cpython_suite
+
+_events = cpython_suite("test.test_asyncio.test_events")
+_sock = cpython_suite("test.test_asyncio.test_sock_lowlevel")
+_sendfile = cpython_suite("test.test_asyncio.test_sendfile")
+_subprocess = cpython_suite("test.test_asyncio.test_subprocess")
+_utils = cpython_suite("test.test_asyncio.utils")
 
 
 def _loop():

@@ -6,9 +6,11 @@ import selectors
 import tempfile
 import unittest
 
-from test import test_selectors
-
 from swiftpoll.selectors import SwiftPollSelector
+
+from conftest import cpython_suite
+
+test_selectors = cpython_suite("test.test_selectors")
 
 
 class SwiftPollSelectorTestCase(test_selectors.BaseSelectorTestCase,

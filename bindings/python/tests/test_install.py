@@ -4,9 +4,11 @@ LD_LIBRARY_PATH); `pip wheel` makes a py3-none-<platform> wheel with the
 library inside; the library lookup order and the ABI check at import."""
 
 import os
+import re
 import shutil
 import subprocess
 import sys
+import tarfile
 import textwrap
 import zipfile
 
@@ -15,6 +17,10 @@ import pytest
 HERE = os.path.dirname(os.path.abspath(__file__))
 PKG = os.path.dirname(HERE)
 ROOT = os.path.dirname(os.path.dirname(PKG))
+with open(os.path.join(PKG, "pyproject.toml")) as _f:
+    VERSION = re.search(r'^version = "([^"]+)"', _f.read(), re.M).group(1)
+with open(os.path.join(ROOT, "LICENSE"), "rb") as _f:
+    LICENSE = _f.read()
 
 CHECK = textwrap.dedent(r"""
     import asyncio, os, selectors, socket, sys
@@ -38,6 +44,18 @@ CHECK = textwrap.dedent(r"""
     assert not foreign, foreign  # no Swift runtime loaded
     print("OK", swiftpoll.library_version(), swiftpoll.lib_path)
 """)
+
+
+@pytest.fixture(autouse=True)
+def _one_build_at_a_time():
+    """pip and setuptools build in the source tree (build/, *.egg-info, the
+    LICENSE copy): when tools/matrix.py runs interpreters side by side, their
+    install tests take turns."""
+    import fcntl
+    os.makedirs(os.path.join(ROOT, "build"), exist_ok=True)
+    with open(os.path.join(ROOT, "build", ".python-install-tests.lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        yield
 
 
 def _clean_env(tmp_path):
@@ -76,9 +94,15 @@ def test_pip_wheel_carries_the_library(tmp_path):
     _run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation",
           "--disable-pip-version-check", "-w", str(out), PKG])
     (whl,) = list(out.iterdir())
-    assert whl.name.startswith("swiftpoll-0.1.0-py3-none-linux_"), whl.name
+    assert whl.name.startswith("swiftpoll-%s-py3-none-linux_" % VERSION), whl.name
     with zipfile.ZipFile(str(whl)) as z:
         names = set(z.namelist())
+        # the MIT license, in .dist-info/licenses/ (PEP 639) or .dist-info/
+        lic = [n for n in names if re.match(r"swiftpoll-[^/]+\.dist-info/(licenses/)?LICENSE$", n)]
+        assert len(lic) == 1, sorted(names)
+        assert z.read(lic[0]) == LICENSE
+        meta = z.read("swiftpoll-%s.dist-info/METADATA" % VERSION).decode()
+    assert re.search(r"^License(-Expression)?: MIT", meta, re.M), meta
     assert {"swiftpoll/__init__.py", "swiftpoll/libswiftpoll.so", "swiftpoll/py.typed",
             "swiftpoll/selectors.py", "swiftpoll/asyncio.py"} <= names
     # and it installs offline into another fresh venv
@@ -89,6 +113,23 @@ def test_pip_wheel_carries_the_library(tmp_path):
         z.extractall(site)  # what an installer does for a wheel like this
     os.chmod(os.path.join(site, "swiftpoll", "libswiftpoll.so"), 0o755)
     _run([str(venv / "bin" / "python"), "-c", CHECK], env=_clean_env(tmp_path), cwd=str(tmp_path))
+
+
+def test_sdist_carries_the_license(tmp_path):
+    # the build backend's own PEP 517 hook, as any frontend calls it
+    out = tmp_path / "sdist"
+    out.mkdir()
+    _run([sys.executable, "-c", "import sys; from setuptools import build_meta as b; "
+          "print(b.build_sdist(sys.argv[1]))", str(out)], cwd=PKG)
+    (sdist,) = list(out.iterdir())
+    assert sdist.name == "swiftpoll-%s.tar.gz" % VERSION
+    with tarfile.open(str(sdist)) as t:
+        names = set(t.getnames())
+        top = "swiftpoll-%s/" % VERSION
+        assert {top + "LICENSE", top + "pyproject.toml", top + "setup.py",
+                top + "src/swiftpoll/__init__.py", top + "src/swiftpoll/py.typed"} <= names
+        assert t.extractfile(top + "LICENSE").read() == LICENSE
+        assert not any(n.endswith(".so") for n in names)  # the library is built, not shipped
 
 
 def _import_with(env_lib, tmp_path):
@@ -126,7 +167,7 @@ def test_abi_mismatch_is_import_error(tmp_path):
 
 
 def test_env_var_wins(tmp_path):
-    lib = os.environ.get("SWIFTPOLL_LIBRARY") or os.path.join(ROOT, "build", "lib", "libswiftpoll.so.0.1.0")
+    lib = os.environ.get("SWIFTPOLL_LIBRARY") or os.path.join(ROOT, "build", "lib", "libswiftpoll.so." + VERSION)
     if not os.path.exists(lib):
         pytest.skip("no built library")
     copy = tmp_path / "libswiftpoll-copy.so"

@@ -14,6 +14,7 @@ and how many bytes wait to be read.  After every poll it checks:
     at most once until it is reregistered.
 """
 
+import errno
 import os
 import socket
 
@@ -183,8 +184,12 @@ class PollMachine(RuleBasedStateMachine):
         if self.closed:
             with pytest.raises(ValueError):
                 self.poll.fileno()
-        else:
+        elif self.poll.backend == "epoll":
             assert self.poll.fileno() >= 0
+        else:  # poll(2) has no fd
+            with pytest.raises(OSError) as e:
+                self.poll.fileno()
+            assert e.value.errno == errno.ENOTSUP
 
 
 PollMachine.TestCase.settings = settings(

@@ -1,4 +1,5 @@
-"""swiftpoll: a readiness poller in the model of Rust's mio, over Linux epoll.
+"""swiftpoll: a readiness poller in the model of Rust's mio, over Linux epoll
+(or poll(2): ``Poll(backend="poll")``).
 
 Python binding (ctypes) of libswiftpoll::
 
@@ -34,10 +35,11 @@ from ._core import (
     Poll,
     Registry,
     Waker,
+    available_backends,
 )
 from ._lib import ABI_VERSION, lib_path, library_version
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 __all__ = [
     "ABI_VERSION",
@@ -53,6 +55,7 @@ __all__ = [
     "Poll",
     "Registry",
     "Waker",
+    "available_backends",
     "lib_path",
     "library_version",
 ]

@@ -27,13 +27,16 @@ from typing import Any, Iterator, List, NamedTuple, Optional, Tuple, Union
 
 from . import _lib
 
-__all__ = ["Interest", "Event", "Events", "Poll", "Registry", "Waker", "FileLike"]
+__all__ = ["Interest", "Event", "Events", "Poll", "Registry", "Waker", "FileLike",
+           "available_backends"]
 
 _L = _lib.lib
 _wait_args_fn = _lib.wait_args_fn
 _byref = ctypes.byref
+_c_char_from_buffer = ctypes.c_char.from_buffer
 _monotonic = time.monotonic
 _EINTR = _errno.EINTR
+_ENOTSUP = _errno.ENOTSUP
 _TOKEN_MAX = (1 << 64) - 1
 _INT_MAX = (1 << 31) - 1
 _NS_MAX = (1 << 63) - 1
@@ -166,6 +169,36 @@ def _timeout_ns(timeout: Optional[float]) -> int:
     if ns >= _NS_MAX_F:
         return -1
     return max(1, math.ceil(ns))
+
+
+def _backend_value(backend: Optional[str]) -> int:
+    """SWIFTPOLL_BACKEND_* for a backend name (None: the default)."""
+    if backend is None:
+        return 0
+    if not isinstance(backend, str):
+        raise TypeError("backend must be a str or None, got %s" % type(backend).__name__)
+    try:
+        return _lib.BACKENDS[backend]
+    except KeyError:
+        raise ValueError("unknown backend %r (expected None, %s)"
+                         % (backend, ", ".join(repr(n) for n in _lib.BACKENDS))) from None
+
+
+def available_backends() -> Tuple[str, ...]:
+    """The backends a :class:`Poll` can use here, e.g. ``("epoll", "poll")``
+    on Linux (each is tried: a poll is made and closed)."""
+    out = []
+    for name in _lib.BACKENDS:
+        if name == "default":
+            continue
+        try:
+            Poll(name).close()
+        except OSError as e:
+            if e.errno == _ENOTSUP:
+                continue
+            raise
+        out.append(name)
+    return tuple(out)
 
 
 class _Guarded:
@@ -332,7 +365,10 @@ class Events:
             raise ValueError("capacity too large: %d" % capacity)
         self._capacity = capacity
         self._buf = bytearray(capacity * _EVENT_SIZE)
-        self._cbuf = (ctypes.c_char * len(self._buf)).from_buffer(self._buf)
+        # The buffer's address through a c_char over its first byte: no ctypes
+        # type is made per size (an array type is a cyclic object: garbage for
+        # the collector each time), and the export pins the bytearray's memory.
+        self._cbuf = _c_char_from_buffer(self._buf)
         self._addr = ctypes.addressof(self._cbuf)
         self._mv = memoryview(self._buf)
         self._q = self._mv.cast("Q")  # tokens at even indices
@@ -411,21 +447,45 @@ class Poll(_Guarded):
     then :meth:`poll` for events.  A context manager; :meth:`close` frees it.
     """
 
-    __slots__ = ("_fd", "_rptr", "_bound", "_wake_fd")
+    __slots__ = ("_fd", "_rptr", "_bound", "_wake_fd", "_backend")
 
     _kind = "Poll"
 
-    def __init__(self) -> None:
+    def __init__(self, backend: Optional[str] = None) -> None:
+        value = _backend_value(backend)
         out = ctypes.c_void_p()
-        rc = _L.swiftpoll_poll_new(_byref(out))
+        if value == 0 or not _lib.HAS_BACKENDS:
+            if value not in (0, 1):  # a library older than 0.2: epoll alone
+                raise OSError(_ENOTSUP, "%s: the %s backend is not in this library (%s, version %s)"
+                              % (os.strerror(_ENOTSUP), backend, _lib.lib_path, _lib.library_version()))
+            rc = _L.swiftpoll_poll_new(_byref(out))
+            env = os.environ.get("SWIFTPOLL_BACKEND")
+            if rc == -_errno.EINVAL and env is not None and _lib.HAS_BACKENDS:
+                raise OSError(_errno.EINVAL, "%s: SWIFTPOLL_BACKEND=%r names an unknown backend or "
+                              "one not usable here" % (os.strerror(_errno.EINVAL), env))
+        else:
+            rc = _L.swiftpoll_poll_new_backend(_byref(out), value)
+            if rc == -_ENOTSUP:
+                raise OSError(_ENOTSUP, "%s: the %s backend is not available here"
+                              % (os.strerror(_ENOTSUP), backend))
         if rc < 0:
             raise _oserror(rc)
         self._init_handle(out.value or 0)
-        self._fd = _L.swiftpoll_poll_fd(out.value)
+        self._fd = _L.swiftpoll_poll_fd(out.value)  # -ENOTSUP on poll(2): it has none
         # the poll's own registry: borrowed, valid exactly as long as the poll
         self._rptr = _L.swiftpoll_poll_registry(out.value)
         self._bound = _Bound(_UNBOUND, None)
         self._wake_fd = -1
+        if _lib.HAS_BACKENDS:
+            name = _L.swiftpoll_backend_name(_L.swiftpoll_poll_backend(out.value))
+            self._backend = name.decode("ascii") if name else "unknown"
+        else:
+            self._backend = "epoll"
+
+    @property
+    def backend(self) -> str:
+        """The backend this poll runs over: ``"epoll"``, ``"poll"`` or ``"kqueue"``."""
+        return self._backend
 
     def _free(self, ptr: int) -> None:
         _L.swiftpoll_poll_free(ptr)
@@ -451,10 +511,15 @@ class Poll(_Guarded):
         _L.swiftpoll_registry_register(self._rptr, fd, _TOKEN_MAX, 0x101)
 
     def fileno(self) -> int:
-        """The epoll fd (owned by the poll: do not close it)."""
+        """The epoll (or kqueue) fd, owned by the poll: do not close it.
+        OSError(ENOTSUP) on the poll(2) backend, which has none."""
         if self._closed:
             raise ValueError("I/O operation on closed Poll")
-        return self._fd
+        fd = self._fd
+        if fd < 0:
+            raise OSError(-fd, "%s: the %s backend has no file descriptor"
+                          % (os.strerror(-fd), self._backend))
+        return fd
 
     @property
     def registry(self) -> "Registry":
@@ -526,7 +591,9 @@ class Poll(_Guarded):
     def __repr__(self) -> str:
         if self._closed:
             return "<swiftpoll.Poll closed>"
-        return "<swiftpoll.Poll fd=%d>" % self._fd
+        if self._fd < 0:
+            return "<swiftpoll.Poll backend=%s>" % self._backend
+        return "<swiftpoll.Poll backend=%s fd=%d>" % (self._backend, self._fd)
 
 
 class Registry(_Guarded):

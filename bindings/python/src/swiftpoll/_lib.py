@@ -17,7 +17,7 @@ import ctypes.util
 import os
 from typing import Optional, Tuple
 
-__all__ = ["ABI_VERSION", "lib", "lib_path", "WaitArgs", "wait_args_fn"]
+__all__ = ["ABI_VERSION", "lib", "lib_path", "WaitArgs", "wait_args_fn", "HAS_BACKENDS", "BACKENDS"]
 
 #: The C ABI version this binding is written for (``SWIFTPOLL_ABI_VERSION``).
 ABI_VERSION = 1
@@ -98,6 +98,14 @@ def _declare(lib: ctypes.CDLL) -> None:
     d("swiftpoll_waker_new", _c_int, _c_void_p, _c_uint64, _pp)
     d("swiftpoll_waker_wake", _c_int, _c_void_p)
     d("swiftpoll_waker_free", None, _c_void_p)
+    if hasattr(lib, "swiftpoll_poll_new_backend"):  # library 0.2 (an addition to ABI 1)
+        d("swiftpoll_poll_new_backend", _c_int, _pp, _c_int)
+        d("swiftpoll_poll_backend", _c_int, _c_void_p)
+        d("swiftpoll_backend_name", ctypes.c_char_p, _c_int)
+
+
+#: SWIFTPOLL_BACKEND_* values by name ("default" is swiftpoll_poll_new's choice).
+BACKENDS = {"default": 0, "epoll": 1, "poll": 2, "kqueue": 3}
 
 
 lib, lib_path = _load()
@@ -111,6 +119,8 @@ try:
             % (lib_path, _abi, ABI_VERSION)
         )
     _declare(lib)
+    #: False for a library older than 0.2: it has epoll alone, and no way to choose.
+    HAS_BACKENDS = hasattr(lib, "swiftpoll_poll_new_backend")
 except AttributeError as e:  # a symbol is missing: not a libswiftpoll of ABI 1
     raise ImportError("swiftpoll: %s is not a usable libswiftpoll: %s" % (lib_path, e)) from None
 

@@ -57,14 +57,19 @@ def _interest(events: int) -> int:
 
 
 class SwiftPollSelector(_selectors._BaseSelectorImpl):  # type: ignore[name-defined]
-    """Selector over a swiftpoll :class:`~swiftpoll.Poll` (epoll), level-triggered."""
+    """Selector over a swiftpoll :class:`~swiftpoll.Poll`, level-triggered.
+
+    ``backend``: None (the default: epoll, or ``$SWIFTPOLL_BACKEND``),
+    ``"epoll"`` or ``"poll"``; as for :class:`~swiftpoll.Poll`, an unknown
+    name is a ValueError and one not available here OSError(ENOTSUP).
+    """
 
     _fd_to_key: Dict[int, _selectors.SelectorKey]  # from _BaseSelectorImpl
     _fileobj_lookup: Any
 
-    def __init__(self) -> None:
+    def __init__(self, backend: Optional[str] = None) -> None:
         super().__init__()
-        self._poll = Poll()
+        self._poll = Poll(backend)
         self._users = self._poll._users  # the poll's use count (see swiftpoll._core)
         self._set_capacity(_INITIAL_CAPACITY)
 
@@ -78,9 +83,21 @@ class SwiftPollSelector(_selectors._BaseSelectorImpl):  # type: ignore[name-defi
         # everything select() needs, in one attribute
         self._hot = (b, self._poll, users, users.append, users.pop, events._q, events._i)
 
-    def fileno(self) -> int:
-        """The epoll fd."""
-        return self._poll.fileno()
+    @property
+    def fileno(self) -> Any:
+        """``fileno()``: the epoll fd.  Over poll(2) there is none and, as on
+        :class:`selectors.PollSelector`, no ``fileno`` attribute at all
+        (``hasattr(sel, "fileno")`` is False)."""
+        poll = self._poll
+        if poll._fd < 0:
+            raise AttributeError("a SwiftPollSelector over the %s backend has no fileno()"
+                                 % poll._backend)
+        return poll.fileno
+
+    @property
+    def backend(self) -> str:
+        """The backend of the selector's poll: ``"epoll"`` or ``"poll"``."""
+        return self._poll.backend
 
     def _ctl(self, fn: Any, fd: int, interest: int) -> None:
         poll = self._poll
