@@ -117,7 +117,10 @@ static void test_cloexec(void)
     swiftpoll_waker_free(w);
     swiftpoll_registry_free(clone);
     swiftpoll_poll_free(p);
-    CHECK_EQ(fd_count(), before - 1); /* epoll fd or the poll(2) notifier */
+    /* epoll fd or the poll(2) notifier; libkqueue has several of its own */
+    SKIP_ON(on_kqueue, "libkqueue keeps several descriptors per kqueue: only no-leak is checked");
+    if (!on_kqueue())
+        CHECK_EQ(fd_count(), before - 1);
 }
 
 /* try_clone's fd is numbered 3 or above (F_DUPFD_CLOEXEC, 3), even when a
@@ -241,6 +244,17 @@ static void test_emfile(void)
     CHECK_EQ(errno, 4242);
     CHECK(clone == BOGUS(swiftpoll_registry));
 
+    if (on_kqueue()) {
+        /* A kernel kqueue's waker needs no descriptor; libkqueue's EVFILT_USER
+         * makes an eventfd and answers EBADF when none is left, and its
+         * kqueue() needs several: the rest of this sequence counts epoll's. */
+        SKIP_ON(on_kqueue, "waker and poll_new under exhaustion count epoll's descriptors");
+        for (int i = 0; i < nfill; i++)
+            close(fill[i]);
+        setrlimit(RLIMIT_NOFILE, &old);
+        swiftpoll_poll_free(p);
+        return;
+    }
     errno = 4242;
     CHECK_EQ(swiftpoll_waker_new(reg, 1, &w), -EMFILE);
     CHECK_EQ(errno, 4242);

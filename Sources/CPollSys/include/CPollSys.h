@@ -286,4 +286,7 @@ static inline const char *sp_strerror(int err) {
     }
 }
 
+/* The kqueue calls: empty unless built with -DSWIFTPOLL_KQUEUE. */
+#include "CPollKqueue.h"
+
 #endif
