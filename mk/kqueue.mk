@@ -14,7 +14,7 @@
 #            skipped (this library needs libkqueue.so and has a RUNPATH, by
 #            construction) and t_alloc too (libkqueue mallocs a knote per filter);
 #            the kqueue forms of backend-specific checks: Tests/c/README.md.
-#       docs/BACKENDS-kqueue.md has the results and the reasons for each skip.
+#       docs/BACKENDS.md (kqueue in detail) has the results and the reasons for each skip.
 #
 # The kqueue translation tests (Tests/PollCoreTests/KqueueTranslationTests.swift)
 # need no kqueue and run in the normal make test (test-swift).
@@ -29,7 +29,7 @@ KQUEUE_DEFS := -Xswiftc -DSWIFTPOLL_KQUEUE -Xcc -DSWIFTPOLL_KQUEUE \
 
 # Swift tests that assert epoll's own mechanism, not swiftpoll's contract, or a
 # behaviour kqueue/libkqueue does not have (one regex per test; reasons in
-# docs/BACKENDS-kqueue.md, "Expected differences"):
+# docs/BACKENDS.md (kqueue in detail), "Expected differences"):
 #   ReadinessFlagsTests    every case checks `raw` = the EPOLL bits and flags = the
 #                          epoll formulas of those bits; kqueue has its own raw bits and
 #                          formulas (KqueueReadinessTests has the kqueue cases)

@@ -4,7 +4,7 @@
 // normal-mode build, also on Linux without kqueue (Tests/PollCoreTests/KqueueTranslation
 // Tests.swift). The real `kevent` exists only with -DSWIFTPOLL_KQUEUE (macOS, the BSDs,
 // or libkqueue on Linux), and the Embedded (shipped) build contains none of this file
-// unless that flag is given. docs/BACKENDS-kqueue.md says what differs from epoll.
+// unless that flag is given. docs/BACKENDS.md (kqueue in detail) says what differs from epoll.
 #if SWIFTPOLL_KQUEUE || !hasFeature(Embedded)
 
 import CPollSys
