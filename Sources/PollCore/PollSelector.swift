@@ -74,15 +74,14 @@ public struct PollSelector: SelectorBackend {
 
     // MARK: waker
 
-    /// The waker's eventfd, polled beside the table's entries, and the table (one
-    /// reference held).
+    /// The table (one reference held) and its notifier, which a wake writes.
     public struct WakerState: @unchecked Sendable {
         let table: Unmanaged<PollTable>
         let fd: Int32
     }
 
     public func makeWaker(token: Token) throws(Errno) -> WakerState {
-        let fd = try withTable { (t) throws(Errno) in try t.installWaker(token: token) }
+        let fd = table._withUnsafeGuaranteedRef { $0.installWaker(token: token) }
         return WakerState(table: table.retain(), fd: fd)
     }
 
@@ -179,8 +178,12 @@ struct PollState {
     /// Where the next scan of results starts, so that no fd starves when more are ready
     /// than fit.
     var cursor: Int
-    /// The waker's eventfd, or -1.
-    var wakerFD: Int32
+    /// Writes of the notifier by registrations since the waiter last read it. They
+    /// happen with the mutex held, as the waiter's read does, so the counter it reads
+    /// holds every one of them: the rest of the count are user wakes (mio#1874: there,
+    /// a registration drains the notifier that user wakes share, and a wake is lost).
+    var internalWrites: UInt64
+    var hasWaker: Bool
     var wakerToken: UInt64
 }
 
@@ -229,7 +232,7 @@ final class PollTable: @unchecked Sendable {
             waitFDs: waitFDs.bindMemory(to: pollfd.self, capacity: n),
             nextWaitFDs: nil, count: 1, capacity: n, index: index,
             generation: 1, copiedGeneration: 0, polling: false, notified: false, cursor: 1,
-            wakerFD: -1, wakerToken: 0))
+            internalWrites: 0, hasWaker: false, wakerToken: 0))
         s.pointee.fds[0] = pollfd(fd: notifier, events: Int16(POLLIN), revents: 0)
         s.pointee.slots[0] = PollSlot(fd: notifier, interest: 0, token: 0, device: 0, inode: 0)
         return PollTable(state: s, mutex: mutex, notifier: notifier)
@@ -257,6 +260,7 @@ final class PollTable: @unchecked Sendable {
         state.pointee.generation &+= 1
         if state.pointee.polling && !state.pointee.notified {
             state.pointee.notified = true
+            state.pointee.internalWrites &+= 1
             notify()
         }
     }
@@ -267,11 +271,14 @@ final class PollTable: @unchecked Sendable {
         // EAGAIN: the counter is at its maximum, so the notifier is readable anyway.
     }
 
-    func drainNotifier() { Self.drain(notifier) }
-
-    static func drain(_ eventfd: Int32) {
+    /// Reads (and so resets) the notifier's counter: 0 if nothing was written.
+    func drainNotifier() -> UInt64 {
         var counter: UInt64 = 0
-        while sp_read(eventfd, &counter, 8) == -Int(EINTR) {}
+        while true {
+            let r = sp_read(notifier, &counter, 8)
+            if r == -Int(EINTR) { continue }
+            return r == 8 ? counter : 0
+        }
     }
 
     // MARK: registration
@@ -302,7 +309,7 @@ final class PollTable: @unchecked Sendable {
             changed()
             return
         }
-        try reserve(s.pointee.count + 2)  // the new entry, and the waker's slot in waitFDs
+        try reserve(s.pointee.count + 1)
         guard s.pointee.index.insert(fd, slot: s.pointee.count) else { throw .noMemory }
         let i = s.pointee.count
         s.pointee.slots[i] = slot
@@ -433,20 +440,12 @@ final class PollTable: @unchecked Sendable {
             let generation = s.pointee.generation
             let count = s.pointee.count
             let waitFDs = s.pointee.waitFDs
-            // The waker's eventfd after the entries (capacity > count, see `reserve`):
-            // user wakes stay apart from the notifier, which registrations drain.
-            let wakerFD = s.pointee.wakerFD
-            var polled = count
-            if wakerFD >= 0 {
-                waitFDs[count] = pollfd(fd: wakerFD, events: Int16(POLLIN), revents: 0)
-                polled = count + 1
-            }
             s.pointee.polling = true
             unlock()
 
             let result = timeout < 0
-                ? sp_ppoll(waitFDs, UInt(polled), -1, 0)
-                : sp_ppoll(waitFDs, UInt(polled), timeout / 1_000_000_000, timeout % 1_000_000_000)
+                ? sp_ppoll(waitFDs, UInt(count), -1, 0)
+                : sp_ppoll(waitFDs, UInt(count), timeout / 1_000_000_000, timeout % 1_000_000_000)
 
             lock()
             s.pointee.polling = false
@@ -460,14 +459,13 @@ final class PollTable: @unchecked Sendable {
             var fdEvents = result
             if waitFDs[0].revents != 0 || notified {
                 if waitFDs[0].revents != 0 { fdEvents -= 1 }
-                drainNotifier()
-            }
-            if polled > count && waitFDs[count].revents != 0 {
-                fdEvents -= 1
-                // Still this poll's waker (not freed during the wait): reported, and its
-                // counter read, so that the next wake is a new event.
-                if s.pointee.wakerFD == wakerFD {
-                    Self.drain(wakerFD)
+                // More than the registrations wrote: a user wake (also from a forked
+                // child: the counter is the kernel's). Less only if a wake reset a full
+                // counter: a wake then too, at worst a spurious one.
+                let written = drainNotifier()
+                let ours = s.pointee.internalWrites
+                s.pointee.internalWrites = 0
+                if written != ours && s.pointee.hasWaker {
                     events[0] = Event(token: Token(s.pointee.wakerToken), flags: .readable, raw: PollBits.IN)
                     produced = 1
                 }
@@ -529,27 +527,22 @@ final class PollTable: @unchecked Sendable {
 
     // MARK: waker
 
-    /// An eventfd for the waker (non-blocking, close-on-exec): a wait polls it after
-    /// the entries, reports it with `token` and reads its counter. It is not in the
-    /// table, so a registration never touches it (mio#1874: there, a deregistration
-    /// drains the notifier that user wakes share).
-    func installWaker(token: Token) throws(Errno) -> Int32 {
-        let fd = try check(sp_eventfd(0, Int32(EFD_CLOEXEC | EFD_NONBLOCK)))
+    /// The waker writes the notifier (one `write`, no lock: async-signal-safe, and a
+    /// forked child's wake reaches it too); the wait tells its writes from the
+    /// registrations' by `internalWrites`. No descriptor of its own: one entry less in
+    /// every ppoll.
+    func installWaker(token: Token) -> Int32 {
         lock()
-        state.pointee.wakerFD = fd
         state.pointee.wakerToken = token.rawValue
-        changed()  // a wait in progress polls it from now on
+        state.pointee.hasWaker = true
         unlock()
-        return fd
+        return notifier
     }
 
     func removeWaker() {
         lock()
-        let fd = state.pointee.wakerFD
-        state.pointee.wakerFD = -1
-        changed()
+        state.pointee.hasWaker = false
         unlock()
-        closeIgnoringErrors(fd)
     }
 }
 

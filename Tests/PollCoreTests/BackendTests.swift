@@ -28,7 +28,7 @@ struct BackendTests {
         #expect(String(cString: Backend.kqueue.cName) == "kqueue")
     }
 
-    @Test("poll(2): no descriptor; clones share the table; the waker has an eventfd of its own")
+    @Test("poll(2): no descriptor; clones share the table; the waker writes the table's notifier")
     func pollHasNoDescriptor() throws {
         let poll = try Poll(backend: .poll)
         #expect(poll.fileDescriptor == -1)

@@ -86,9 +86,9 @@ static void test_cloexec(void)
     CHECK_EQ(swiftpoll_registry_try_clone(swiftpoll_poll_registry(p), &clone), 0);
     CHECK_EQ(swiftpoll_waker_new(clone, 1, &w), 0);
     /* epoll: a dup of the epoll fd and the waker's eventfd; poll(2): the
-     * clone shares the table (no fd), the waker has its eventfd */
-    SKIP_ON(on_poll, "try_clone makes no fd (a second handle on the table)");
-    CHECK_EQ(fd_count(), before + (on_poll() ? 1 : 2));
+     * clone shares the table and the waker writes the table's notifier: no fd */
+    SKIP_ON(on_poll, "try_clone and waker_new make no fd");
+    CHECK_EQ(fd_count(), before + (on_poll() ? 0 : 2));
     /* every fd the library owns is close-on-exec (>= 3 is promised for
      * clones only: test_clone_fd_at_least_3) */
     DIR *d = opendir("/proc/self/fd");
@@ -201,28 +201,17 @@ static void test_emfile(void)
     swiftpoll_registry *clone = BOGUS(swiftpoll_registry);
     swiftpoll_waker *w = BOGUS(swiftpoll_waker);
     if (on_poll()) {
-        /* poll(2): try_clone needs no descriptor: it works at the limit; the
-         * waker's eventfd does not */
-        SKIP_ON(on_poll, "try_clone makes no fd: no -EMFILE from it");
+        /* poll(2): try_clone and waker_new need no descriptor: they work at
+         * the limit */
+        SKIP_ON(on_poll, "try_clone and waker_new make no fd: no -EMFILE from them");
         CHECK_EQ(swiftpoll_registry_try_clone(reg, &clone), 0);
         CHECK(clone != BOGUS(swiftpoll_registry));
-        errno = 4242;
-        CHECK_EQ(swiftpoll_waker_new(clone, 1, &w), -EMFILE);
-        CHECK_EQ(errno, 4242);
-        CHECK(w == BOGUS(swiftpoll_waker));
-        close(fill[--nfill]);
-        w = NULL;
         CHECK_EQ(swiftpoll_waker_new(clone, 1, &w), 0);
-        CHECK(w != NULL && w != BOGUS(swiftpoll_waker));
+        CHECK(w != BOGUS(swiftpoll_waker));
         swiftpoll_event ev[4];
-        if (w) {
-            CHECK_EQ(swiftpoll_waker_wake(w), 0);
-            CHECK_EQ(wait_checked(p, ev, 4, -1), 1);
-            swiftpoll_waker_free(w);
-        }
-        fill[nfill] = open("/dev/null", O_RDONLY | O_CLOEXEC);
-        CHECK(fill[nfill] >= 0);
-        nfill++;
+        CHECK_EQ(swiftpoll_waker_wake(w), 0);
+        CHECK_EQ(wait_checked(p, ev, 4, -1), 1);
+        swiftpoll_waker_free(w);
         swiftpoll_registry_free(clone);
         for (int i = 0; i < 20; i++)
             CHECK_EQ(swiftpoll_poll_new(&p2), -EMFILE);
