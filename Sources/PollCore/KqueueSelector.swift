@@ -505,7 +505,7 @@ final class KqueueTable: @unchecked Sendable {
     func reregister(_ fd: Int32, token: Token, interest: Interest) throws(Errno) {
         guard interest.isValid else { throw .invalidArgument }
         if interest.contains(.priority) { throw .notSupported }
-        let identity = Self.identity(of: fd)
+        let identity = fileIdentity(of: fd)
         lock()
         defer { unlock() }
         let s = state
@@ -544,7 +544,7 @@ final class KqueueTable: @unchecked Sendable {
     }
 
     func deregister(_ fd: Int32) throws(Errno) {
-        let identity = Self.identity(of: fd)
+        let identity = fileIdentity(of: fd)
         lock()
         defer { unlock() }
         let s = state
@@ -568,14 +568,6 @@ final class KqueueTable: @unchecked Sendable {
         if error != 0 { throw Errno(rawValue: error < 0 ? -error : error) }
     }
 
-    /// What `fstat` says of `fd` (errno or 0, and its identity), taken before the lock.
-    static func identity(of fd: Int32) -> (error: Int32, device: UInt64, inode: UInt64) {
-        var kind: Int32 = 0
-        var device: UInt64 = 0
-        var inode: UInt64 = 0
-        let r = fd < 0 ? -EBADF : sp_fd_identity(fd, &kind, &device, &inode)
-        return (r < 0 ? -r : 0, device, inode)
-    }
 
     /// The slot of `fd` if its registration is still the file's, with the mutex held.
     /// Otherwise epoll's answer: not in the table → EBADF for a closed fd, else ENOENT;

@@ -320,7 +320,7 @@ final class PollTable: @unchecked Sendable {
 
     func reregister(_ fd: Int32, token: Token, interest: Interest) throws(Errno) {
         guard interest.isValid else { throw .invalidArgument }
-        let identity = Self.identity(of: fd)
+        let identity = fileIdentity(of: fd)
         lock()
         defer { unlock() }
         let s = state
@@ -334,24 +334,11 @@ final class PollTable: @unchecked Sendable {
     }
 
     func deregister(_ fd: Int32) throws(Errno) {
-        let identity = Self.identity(of: fd)
+        let identity = fileIdentity(of: fd)
         lock()
         defer { unlock() }
         guard let i = try current(fd, identity) else { throw Self.notRegistered(identity) }
         remove(fd, at: i)
-    }
-
-    /// What `fstat` says of `fd`: -errno, or its identity. Taken before the lock, so
-    /// that epoll's answers hold for a registered number whose file was closed (EBADF)
-    /// or replaced by another file (ENOENT): epoll forgets a closed file by itself,
-    /// poll(2) watches numbers and would otherwise go on reporting the new file under
-    /// the old token.
-    static func identity(of fd: Int32) -> (error: Int32, device: UInt64, inode: UInt64) {
-        var kind: Int32 = 0
-        var device: UInt64 = 0
-        var inode: UInt64 = 0
-        let r = fd < 0 ? -EBADF : sp_fd_identity(fd, &kind, &device, &inode)
-        return (r < 0 ? -r : 0, device, inode)
     }
 
     /// The slot of `fd` if its registration is still the file's, with the mutex held.
@@ -544,6 +531,19 @@ final class PollTable: @unchecked Sendable {
         state.pointee.hasWaker = false
         unlock()
     }
+}
+
+/// What `fstat` says of `fd`: its errno (0 if open) and its identity, taken before a
+/// table's lock, so that a registered number whose file was closed (EBADF) or replaced
+/// by another file (ENOENT) gets epoll's answer: epoll forgets a closed file by
+/// itself, the poll(2) and kqueue tables keep numbers and would otherwise go on
+/// reporting the new file under the old token.
+func fileIdentity(of fd: Int32) -> (error: Int32, device: UInt64, inode: UInt64) {
+    var kind: Int32 = 0
+    var device: UInt64 = 0
+    var inode: UInt64 = 0
+    let r = fd < 0 ? -EBADF : sp_fd_identity(fd, &kind, &device, &inode)
+    return (r < 0 ? -r : 0, device, inode)
 }
 
 /// fd → slot, open addressing with linear probing in memory of its own (no Hasher: it
