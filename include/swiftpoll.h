@@ -319,8 +319,9 @@ SWIFTPOLL_API void swiftpoll_registry_free(swiftpoll_registry *r);
  * ------------------------------------------------------------------------ */
 
 /* Makes a waker for the poll of r: an eventfd registered with `token`
- * (epoll), an EVFILT_USER event (kqueue), or a flag and the poll's internal
- * notifier (poll(2), kept apart from the wakes that registrations cause).
+ * (epoll), an EVFILT_USER event (kqueue), or writes to the poll's internal
+ * notifier, told from the registrations' own writes by their count
+ * (poll(2): no descriptor of its own, so no -EMFILE there).
  * One live waker per poll (over all its registries): while one lives, a
  * second gives -EEXIST; after swiftpoll_waker_free a new one may be made.
  * The waker stays valid after the poll is freed (its wakes then go nowhere).
