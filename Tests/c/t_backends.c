@@ -15,23 +15,13 @@
 
 #include <limits.h>
 #include <stdarg.h>
-#include <linux/audit.h>
-#include <linux/filter.h>
-#include <linux/seccomp.h>
 #include <stddef.h>
-#include <sys/prctl.h>
+#include "seccomp.h"
 #include <sys/syscall.h>
 #include <sys/wait.h>
 
 #define BOGUS_POLL ((swiftpoll_poll *)(uintptr_t)0x5a5a5a5a5a5a5a50ull)
 
-#if defined(__x86_64__)
-#define SP_AUDIT_ARCH AUDIT_ARCH_X86_64
-#elif defined(__aarch64__)
-#define SP_AUDIT_ARCH AUDIT_ARCH_AARCH64
-#else
-#error "add this architecture's AUDIT_ARCH"
-#endif
 
 static const char *self_path;
 
@@ -213,26 +203,12 @@ static int child_env(void)
  * a sandbox that forbids epoll */
 static int block_epoll_create(void)
 {
-    struct sock_filter f[] = {
-        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch)),
-        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SP_AUDIT_ARCH, 1, 0),
-        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
-        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
-        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_epoll_create1, 2, 0),
 #ifdef SYS_epoll_create
-        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_epoll_create, 1, 0),
+    const long nrs[] = { SYS_epoll_create1, SYS_epoll_create };
 #else
-        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_epoll_create1, 1, 0),
+    const long nrs[] = { SYS_epoll_create1 };
 #endif
-        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
-        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | (ENOSYS & SECCOMP_RET_DATA)),
-    };
-    struct sock_fprog prog = { (unsigned short)(sizeof f / sizeof f[0]), f };
-    if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
-        return -1;
-    if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_TSYNC, &prog) != 0)
-        return -1;
-    return 0;
+    return fail_with_enosys(nrs, (int)(sizeof nrs / sizeof nrs[0]));
 }
 
 static int child_noepoll(void)
