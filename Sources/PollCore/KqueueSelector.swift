@@ -251,15 +251,6 @@ struct KqueueSlot {
     /// number (whose knotes the kernel dropped on close) from a second registration.
     var device: UInt64
     var inode: UInt64
-
-    init(fd: Int32, filters: UInt8, interest: UInt32, token: UInt64, device: UInt64, inode: UInt64) {
-        self.fd = fd
-        self.filters = filters
-        self.interest = interest
-        self.token = token
-        self.device = device
-        self.inode = inode
-    }
 }
 
 /// The mutable part of a `KqueueTable`, in memory of its own, touched with the mutex held.

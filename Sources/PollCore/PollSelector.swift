@@ -140,16 +140,7 @@ struct PollSlot {
     var device: UInt64
     var inode: UInt64
     /// poll(2) said POLLNVAL: the descriptor was closed while registered.
-    var closed: Bool
-
-    init(fd: Int32, interest: UInt32, token: UInt64, device: UInt64, inode: UInt64) {
-        self.fd = fd
-        self.interest = interest
-        self.token = token
-        self.device = device
-        self.inode = inode
-        self.closed = false
-    }
+    var closed = false
 }
 
 /// The mutable state of a `PollTable`, in memory of its own (so that the hot paths pay
